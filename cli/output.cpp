@@ -1,0 +1,123 @@
+#include "output.h"
+
+namespace attnviz {
+namespace {
+
+nlohmann::json nested(const AttentionTrace& trace) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (int l = 0; l < trace.layers; ++l) {
+    nlohmann::json heads = nlohmann::json::array();
+    for (int h = 0; h < trace.heads; ++h) {
+      nlohmann::json rows = nlohmann::json::array();
+      for (int q = 0; q < trace.rows; ++q) {
+        const float* row = trace.head(l, h) + size_t(q) * trace.cols;
+        rows.push_back(std::vector<float>(row, row + trace.cols));
+      }
+      heads.push_back(std::move(rows));
+    }
+    layers.push_back(std::move(heads));
+  }
+  return layers;
+}
+
+// A CSV field: quoted, with inner quotes doubled, so commas and quotes in tokens are safe.
+std::string csv_field(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void write_trace(std::ostream& out, const char* kind, const AttentionTrace& trace,
+                 const std::vector<std::string>& query_tokens,
+                 const std::vector<std::string>& key_tokens) {
+  for (int l = 0; l < trace.layers; ++l)
+    for (int h = 0; h < trace.heads; ++h)
+      for (int q = 0; q < trace.rows; ++q)
+        for (int k = 0; k < trace.cols; ++k)
+          out << kind << ',' << l << ',' << h << ',' << q << ',' << k << ','
+              << csv_field(query_tokens[q]) << ',' << csv_field(key_tokens[k]) << ','
+              << trace.at(l, h, q, k) << '\n';
+}
+
+const char* name_of(Activation a) { return a == Activation::kGelu ? "gelu" : "relu"; }
+
+const char* name_of(Positional p) {
+  switch (p) {
+    case Positional::kSinusoidal: return "sinusoidal";
+    case Positional::kTable: return "table";
+    case Positional::kLearned: return "learned";
+    default: return "none";
+  }
+}
+
+}  // namespace
+
+nlohmann::json result_json(const RunResult& result, bool seq2seq) {
+  nlohmann::json out;
+  out["src_tokens"] = result.src_tokens;
+  out["tgt_tokens"] = result.tgt_tokens;
+  out["output"] = result.output;
+  out["output_ids"] = result.output_ids;
+  if (!seq2seq) out["next_ids"] = result.next_ids;
+  out["notices"] = result.notices;
+  nlohmann::json attention = nlohmann::json::object();
+  if (!result.encoder_self.empty()) attention["encoder_self"] = nested(result.encoder_self);
+  if (!result.decoder_self.empty()) attention["decoder_self"] = nested(result.decoder_self);
+  if (!result.cross.empty()) attention["cross"] = nested(result.cross);
+  out["attention"] = std::move(attention);
+  return out;
+}
+
+void write_csv(std::ostream& out, const RunResult& result) {
+  out.precision(9);
+  out << "kind,layer,head,query,key,query_token,key_token,weight\n";
+  write_trace(out, "encoder_self", result.encoder_self, result.src_tokens, result.src_tokens);
+  write_trace(out, "decoder_self", result.decoder_self, result.tgt_tokens, result.tgt_tokens);
+  write_trace(out, "cross", result.cross, result.tgt_tokens, result.src_tokens);
+}
+
+nlohmann::json model_info_json(const Model& model) {
+  const Config& c = model.config;
+  const TokenizerConfig& t = model.tokenizer;
+  nlohmann::json config = {
+      {"architecture", c.is_seq2seq() ? "seq2seq" : "causal_lm"},
+      {"d_model", c.d_model},
+      {"nhead", c.nhead},
+      {"num_encoder_layers", c.num_encoder_layers},
+      {"num_decoder_layers", c.num_decoder_layers},
+      {"dim_feedforward", c.dim_feedforward},
+      {"activation", name_of(c.activation)},
+      {"norm_first", c.norm_first},
+      {"layer_norm_eps", c.layer_norm_eps},
+      {"encoder_norm", c.encoder_norm},
+      {"decoder_norm", c.decoder_norm},
+      {"causal", c.causal},
+      {"embed_scale", c.embed_scale},
+      {"positional", name_of(c.positional)},
+      {"max_len", c.max_len},
+      {"max_output_len", c.max_output_len},
+  };
+  auto special = [](int id) { return id < 0 ? nlohmann::json(nullptr) : nlohmann::json(id); };
+  nlohmann::json tokenizer = {
+      {"level", t.level == TokenLevel::kWord ? "word" : "char"},
+      {"lowercase", t.lowercase},
+      {"src_vocab", t.src_vocab},
+      {"specials",
+       {{"pad", special(t.specials.pad)}, {"bos", special(t.specials.bos)},
+        {"eos", special(t.specials.eos)}, {"unk", special(t.specials.unk)}}},
+      {"src_bos", t.src_bos},
+      {"src_eos", t.src_eos},
+      {"pad_src", t.pad_src},
+      {"src_key_padding_mask", t.src_key_padding_mask},
+  };
+  if (c.is_seq2seq()) tokenizer["tgt_vocab"] = t.tgt_vocab;
+  return {{"config", config},
+          {"parameters", model.parameter_count()},
+          {"tokenizer", tokenizer},
+          {"metadata", nlohmann::json::parse(model.metadata_json)}};
+}
+
+}  // namespace attnviz

@@ -1,0 +1,47 @@
+// Multi-head scaled dot-product attention as torch.nn.MultiheadAttention computes it
+// (PyTorch 1.13, F.multi_head_attention_forward), with the per-head post-softmax weights
+// written out exactly as need_weights=True, average_attn_weights=False returns them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "model.h"
+#include "tensor.h"
+
+namespace attnviz {
+
+// What a query may not see. Masked scores become -inf before the softmax, as PyTorch's
+// boolean masks do; `additive` is PyTorch's float attn_mask, added to the scores.
+struct AttentionMask {
+  bool causal = false;                   // query at position p sees keys 0..p
+  int query_offset = 0;                  // position of the first query row
+  const uint8_t* key_padding = nullptr;  // [keys]; nonzero marks a key to ignore
+  const Matrix* additive = nullptr;      // [queries x keys]
+};
+
+// Where attention weights go: row r of head h is written at data + h*head_stride +
+// r*row_stride, `keys` floats long. A null data pointer means: do not record.
+struct WeightsOut {
+  float* data = nullptr;
+  size_t head_stride = 0;
+  size_t row_stride = 0;
+};
+
+// q: [Tq x d] (not yet scaled), k, v: [S x d], with the heads side by side in the columns.
+// context: [Tq x d], the heads' outputs concatenated, before out_proj.
+void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
+            const Eigen::Ref<const Matrix>& v, int nhead, const AttentionMask& mask,
+            Matrix& context, const WeightsOut& weights);
+
+// The q, k and v blocks of the packed in_proj_weight / in_proj_bias (index 0, 1, 2).
+TensorView in_proj_weight_block(const AttentionWeights& w, int index);
+TensorView in_proj_bias_block(const AttentionWeights& w, int index);
+
+// The whole module: project query and key_value, attend, apply out_proj.
+// query: [Tq x d], key_value: [S x d], out: [Tq x d].
+void multihead_attention(const AttentionWeights& w, const Eigen::Ref<const Matrix>& query,
+                         const Eigen::Ref<const Matrix>& key_value, int nhead,
+                         const AttentionMask& mask, Matrix& out, const WeightsOut& weights);
+
+}  // namespace attnviz

@@ -1,0 +1,184 @@
+#include "engine.h"
+
+#include <cstring>
+
+#include "ops.h"
+
+namespace attnviz {
+
+void AttentionTrace::reset(int new_layers, int new_heads, int new_rows, int new_cols) {
+  layers = new_layers;
+  heads = new_heads;
+  rows = new_rows;
+  cols = new_cols;
+  data.assign(size_t(layers) * heads * rows * cols, 0.0f);
+}
+
+void AttentionTrace::shrink(int new_rows, int new_cols) {
+  float* out = data.data();
+  for (int block = 0; block < layers * heads; ++block)
+    for (int r = 0; r < new_rows; ++r) {
+      const float* in = data.data() + (size_t(block) * rows + r) * cols;
+      std::memmove(out, in, sizeof(float) * new_cols);
+      out += new_cols;
+    }
+  rows = new_rows;
+  cols = new_cols;
+  data.resize(size_t(layers) * heads * rows * cols);
+}
+
+Engine::Engine(const Model& model)
+    : model_(model),
+      tokenizer_(model.tokenizer, model.config.max_len, model.config.is_seq2seq()),
+      caches_(model.decoder.size()) {}
+
+Status Engine::run(std::string_view text, const RunOptions& options, RunResult& result) {
+  try {
+    result = RunResult();
+    const Encoded source = tokenizer_.encode_source(text);
+    result.src_ids = source.ids;
+    for (int id : source.ids) result.src_tokens.push_back(tokenizer_.source().token(id));
+    if (source.truncated) {
+      const int kept = static_cast<int>(source.ids.size()) - model_.tokenizer.src_bos -
+                       model_.tokenizer.src_eos;
+      result.notices.push_back("the text has " + std::to_string(source.text_tokens) +
+                               " tokens; the model reads " + std::to_string(kept) +
+                               " (max_len " + std::to_string(model_.config.max_len) +
+                               "), the rest was cut off");
+    }
+    if (model_.config.is_seq2seq()) run_seq2seq(options, result);
+    else run_causal_lm(options, result);
+    return Status::success();
+  } catch (const Error& e) {
+    return Status::failure(e.what());
+  } catch (const std::bad_alloc&) {
+    return Status::failure("out of memory while running the model");
+  }
+}
+
+void Engine::embed(const TensorView& table, const int* ids, int count, int first_position,
+                   Matrix& out) const {
+  const Config& c = model_.config;
+  out.resize(count, c.d_model);
+  const auto embeddings = table.matrix();
+  for (int i = 0; i < count; ++i) {
+    out.row(i) = embeddings.row(ids[i]) * c.embed_scale;
+    if (!model_.positions.empty()) out.row(i) += model_.positions.matrix().row(first_position + i);
+  }
+}
+
+void Engine::encode(const std::vector<int>& ids, const uint8_t* padding, Matrix& x,
+                    AttentionTrace* trace) const {
+  const Config& c = model_.config;
+  const int length = static_cast<int>(ids.size());
+  embed(model_.src_embedding, ids.data(), length, 0, x);
+  if (trace) trace->reset(c.num_encoder_layers, c.nhead, length, length);
+  AttentionMask mask;
+  mask.causal = c.causal;
+  mask.key_padding = padding;
+  for (int l = 0; l < c.num_encoder_layers; ++l)
+    encoder_layer_forward(model_.encoder[l], c, x, mask, trace ? trace->out(l) : WeightsOut{});
+  if (c.encoder_norm)
+    layer_norm(x, model_.encoder_norm.weight, model_.encoder_norm.bias, c.layer_norm_eps);
+}
+
+void Engine::append_logits(const Matrix& x, RunResult& result) const {
+  Matrix logits;  // [rows x vocab]
+  linear(x, model_.output.weight, model_.output.bias, logits);
+  result.logits.insert(result.logits.end(), logits.data(), logits.data() + logits.size());
+  result.logit_rows += static_cast<int>(logits.rows());
+}
+
+void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
+  const Config& c = model_.config;
+  const SpecialTokens& specials = model_.tokenizer.specials;
+  const int src_len = static_cast<int>(result.src_ids.size());
+
+  std::vector<uint8_t> padding;
+  if (model_.tokenizer.src_key_padding_mask)
+    for (int id : result.src_ids) padding.push_back(id == specials.pad);
+  const uint8_t* memory_padding = padding.empty() ? nullptr : padding.data();
+
+  Matrix memory;  // [S x d]
+  encode(result.src_ids, memory_padding, memory, &result.encoder_self);
+
+  std::vector<int> forced;
+  if (options.teacher_forced) {
+    const Encoded target = tokenizer_.encode_target(options.target, c.max_len - 1);
+    forced = target.ids;
+    if (target.truncated)
+      result.notices.push_back("the target was cut to " + std::to_string(forced.size()) +
+                               " tokens (max_len " + std::to_string(c.max_len) + ")");
+  }
+  const int max_steps = options.teacher_forced ? static_cast<int>(forced.size()) + 1
+                                               : c.max_output_len;
+  for (int l = 0; l < c.num_decoder_layers; ++l)
+    prepare_decoder_cache(model_.decoder[l], c, memory, caches_[l]);
+  result.decoder_self.reset(c.num_decoder_layers, c.nhead, max_steps, max_steps);
+  result.cross.reset(c.num_decoder_layers, c.nhead, max_steps, src_len);
+
+  // One decoder position per step; the cache holds every earlier position's keys/values.
+  int token = specials.bos;
+  Matrix x;  // [1 x d]
+  for (int step = 0; step < max_steps; ++step) {
+    result.tgt_ids.push_back(token);
+    embed(model_.tgt_embedding, &token, 1, step, x);
+    for (int l = 0; l < c.num_decoder_layers; ++l) {
+      WeightsOut self = result.decoder_self.out(l);
+      WeightsOut cross = result.cross.out(l);
+      self.data += size_t(step) * self.row_stride;
+      cross.data += size_t(step) * cross.row_stride;
+      decoder_layer_forward(model_.decoder[l], c, x, caches_[l], memory_padding, self, cross);
+    }
+    if (c.decoder_norm)
+      layer_norm(x, model_.decoder_norm.weight, model_.decoder_norm.bias, c.layer_norm_eps);
+    append_logits(x, result);
+    const int vocab = static_cast<int>(model_.output_vocab().size());
+    const int best = argmax(result.logits.data() + size_t(step) * vocab, vocab);
+    result.output_ids.push_back(best);
+    if (options.teacher_forced) {
+      if (step < static_cast<int>(forced.size())) token = forced[step];
+    } else {
+      if (best == specials.eos) break;
+      token = best;
+    }
+  }
+  const int steps = static_cast<int>(result.tgt_ids.size());
+  result.decoder_self.shrink(steps, steps);
+  result.cross.shrink(steps, src_len);
+  for (int id : result.tgt_ids) result.tgt_tokens.push_back(tokenizer_.target().token(id));
+  result.output = tokenizer_.decode(result.output_ids);
+}
+
+void Engine::run_causal_lm(const RunOptions& options, RunResult& result) {
+  const Config& c = model_.config;
+  Matrix x;  // [S x d]
+  encode(result.src_ids, nullptr, x, &result.encoder_self);
+  append_logits(x, result);
+  const int vocab = static_cast<int>(model_.output_vocab().size());
+  for (int r = 0; r < result.logit_rows; ++r)
+    result.next_ids.push_back(argmax(result.logits.data() + size_t(r) * vocab, vocab));
+
+  // The continuation re-runs the stack on the growing text; attention is the text's only.
+  int room = c.max_len - static_cast<int>(result.src_ids.size());
+  int wanted = std::max(0, options.continuation);
+  if (wanted > room + 1) {
+    result.notices.push_back("the continuation was cut to " + std::to_string(room + 1) +
+                             " tokens (max_len " + std::to_string(c.max_len) + ")");
+    wanted = room + 1;
+  }
+  std::vector<int> ids = result.src_ids;
+  int next = result.next_ids.back();
+  for (int k = 0; k < wanted; ++k) {
+    result.output_ids.push_back(next);
+    if (k + 1 == wanted) break;
+    ids.push_back(next);
+    Matrix y, logits;
+    encode(ids, nullptr, y, nullptr);
+    linear(y.bottomRows(1), model_.output.weight, model_.output.bias, logits);
+    next = argmax(logits.data(), vocab);
+  }
+  result.output = tokenizer_.decode(result.output_ids);
+}
+
+}  // namespace attnviz

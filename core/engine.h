@@ -1,0 +1,84 @@
+// Runs a loaded model on text: tokenize, encode, decode (greedy with a key/value cache, or
+// teacher-forced on a target), and record every layer's and head's attention.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "error.h"
+#include "layers.h"
+#include "model.h"
+#include "tokenizer.h"
+
+namespace attnviz {
+
+// One kind of attention for all layers and heads, flat and contiguous:
+// data[((layer * heads + head) * rows + query) * cols + key], post-softmax.
+struct AttentionTrace {
+  int layers = 0, heads = 0, rows = 0, cols = 0;
+  std::vector<float> data;
+
+  void reset(int layers, int heads, int rows, int cols);  // zero-filled
+  float* head(int layer, int h) { return data.data() + (size_t(layer) * heads + h) * rows * cols; }
+  const float* head(int layer, int h) const {
+    return data.data() + (size_t(layer) * heads + h) * rows * cols;
+  }
+  float at(int layer, int h, int query, int key) const { return head(layer, h)[size_t(query) * cols + key]; }
+  WeightsOut out(int layer) { return {head(layer, 0), size_t(rows) * cols, size_t(cols)}; }
+  bool empty() const { return layers == 0; }
+  // Keeps the first `new_rows` x `new_cols` of every head, compacting in place.
+  void shrink(int new_rows, int new_cols);
+};
+
+struct RunOptions {
+  bool teacher_forced = false;  // seq2seq: decode `target` instead of greedily
+  std::string target;
+  int continuation = 0;         // causal LM: greedy tokens to add after the text
+};
+
+struct RunResult {
+  std::vector<int> src_ids;                 // encoder input, specials and padding included
+  std::vector<std::string> src_tokens;
+  std::vector<int> tgt_ids;                 // seq2seq decoder input, <bos> first
+  std::vector<std::string> tgt_tokens;
+  std::vector<int> output_ids;              // greedy: generated (with <eos> if reached);
+                                            // teacher-forced: argmax per position;
+                                            // causal LM: the continuation
+  std::vector<int> next_ids;                // causal LM: argmax at every input position
+  std::string output;                       // output_ids as text
+  AttentionTrace encoder_self;              // [layers][heads][S][S]
+  AttentionTrace decoder_self;              // [layers][heads][T][T]
+  AttentionTrace cross;                     // [layers][heads][T][S]
+  std::vector<float> logits;                // [logit_rows x vocab]
+  int logit_rows = 0;
+  std::vector<std::string> notices;         // e.g. the text was cut to fit max_len
+};
+
+class Engine {
+ public:
+  explicit Engine(const Model& model);
+
+  // Never throws: on failure the status names the problem (unknown tokens, empty text...).
+  Status run(std::string_view text, const RunOptions& options, RunResult& result);
+
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  const Model& model() const { return model_; }
+
+ private:
+  void run_seq2seq(const RunOptions& options, RunResult& result);
+  void run_causal_lm(const RunOptions& options, RunResult& result);
+  // Token embeddings times embed_scale plus positions first_position.. ; out: [ids x d].
+  void embed(const TensorView& table, const int* ids, int count, int first_position,
+             Matrix& out) const;
+  // The encoder stack on ids (with its final norm); records attention when trace is given.
+  void encode(const std::vector<int>& ids, const uint8_t* padding, Matrix& x,
+              AttentionTrace* trace) const;
+  void append_logits(const Matrix& x, RunResult& result) const;
+
+  const Model& model_;
+  Tokenizer tokenizer_;
+  std::vector<DecoderLayerCache> caches_;
+};
+
+}  // namespace attnviz

@@ -1,0 +1,36 @@
+// nn.TransformerEncoderLayer and nn.TransformerDecoderLayer (PyTorch 1.13, eval mode:
+// dropout is the identity), post-LN or pre-LN (norm_first), relu or gelu.
+#pragma once
+
+#include <cstdint>
+
+#include "attention.h"
+#include "config.h"
+#include "model.h"
+
+namespace attnviz {
+
+// One encoder layer over the whole sequence, in place. x: [S x d].
+void encoder_layer_forward(const EncoderLayer& layer, const Config& config, Matrix& x,
+                           const AttentionMask& mask, const WeightsOut& self_weights);
+
+// Keys and values one decoder layer has seen: its own past positions (the cache that keeps
+// greedy decoding linear in the output length) and the encoder memory's, computed once.
+struct DecoderLayerCache {
+  Matrix self_keys, self_values;    // [max_len x d], rows 0..length-1 filled
+  int length = 0;
+  Matrix memory_keys, memory_values;  // [S x d]
+};
+
+// Fills the cache's memory keys/values from the encoder output. memory: [S x d].
+void prepare_decoder_cache(const DecoderLayer& layer, const Config& config,
+                           const Eigen::Ref<const Matrix>& memory, DecoderLayerCache& cache);
+
+// The decoder layer on rows at positions cache.length.. cache.length + rows - 1, in place.
+// Each row sees itself and the positions before it (the causal mask), and all of memory but
+// the keys memory_padding marks. x: [rows x d]. Weight rows are written for these queries.
+void decoder_layer_forward(const DecoderLayer& layer, const Config& config, Matrix& x,
+                           DecoderLayerCache& cache, const uint8_t* memory_padding,
+                           const WeightsOut& self_weights, const WeightsOut& cross_weights);
+
+}  // namespace attnviz

@@ -1,0 +1,27 @@
+// Plain numeric ops the layers are built from. They know nothing about transformers.
+#pragma once
+
+#include "tensor.h"
+
+namespace attnviz {
+
+// out = x W^T + b, with W (out_features, in_features) as PyTorch stores it.
+// x: [rows x in], out: [rows x out]. bias may be empty.
+void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
+            Matrix& out);
+
+// Row-wise LayerNorm over the last dimension, in place (biased variance, as PyTorch).
+void layer_norm(Matrix& x, const TensorView& weight, const TensorView& bias, float eps);
+
+// In-place activations.
+void relu(Matrix& x);
+void gelu(Matrix& x);  // exact form: 0.5 x (1 + erf(x / sqrt 2))
+
+// Row-wise softmax in place, max-subtracted as PyTorch does. A row whose entries are all
+// -inf becomes NaN, as it does in PyTorch.
+void softmax_rows(Eigen::Ref<Matrix> x);
+
+// Index of the largest entry (first on ties, as torch.argmax).
+int argmax(const float* values, int count);
+
+}  // namespace attnviz

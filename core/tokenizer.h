@@ -1,0 +1,67 @@
+// Text to token ids and back, following the conventions recorded in the weights file
+// (docs/weights-format.md, "Input conventions").
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config.h"
+
+namespace attnviz {
+
+// One vocabulary: id -> token text and back.
+class Vocabulary {
+ public:
+  Vocabulary() = default;
+  explicit Vocabulary(const std::vector<std::string>& tokens);
+  int id(const std::string& token) const;  // -1 if absent
+  const std::string& token(int id) const { return tokens_[id]; }
+  int size() const { return static_cast<int>(tokens_.size()); }
+
+ private:
+  std::vector<std::string> tokens_;
+  std::unordered_map<std::string, int> ids_;
+};
+
+struct Encoded {
+  std::vector<int> ids;
+  bool truncated = false;   // the text had more tokens than fit
+  int text_tokens = 0;      // tokens the text had before truncation
+};
+
+class Tokenizer {
+ public:
+  Tokenizer(const TokenizerConfig& config, int max_len, bool seq2seq);
+
+  // Splits text into tokens (char: Unicode code points; word: runs of non-space).
+  // Throws Error on invalid UTF-8.
+  std::vector<std::string> split(std::string_view text) const;
+
+  // The encoder's input: text tokens (at most max_len minus the specials), with <bos>/<eos>
+  // and padding as configured. Throws Error if the text has no tokens or holds tokens the
+  // vocabulary lacks (and it has no unk).
+  Encoded encode_source(std::string_view text) const;
+
+  // Ids of a target text in the target vocabulary, at most `limit` of them.
+  Encoded encode_target(std::string_view text, int limit) const;
+
+  // Output ids as text: specials dropped, char tokens joined, words joined by spaces.
+  std::string decode(const std::vector<int>& ids) const;
+
+  const Vocabulary& source() const { return source_; }
+  const Vocabulary& target() const { return seq2seq_ ? target_ : source_; }
+  const TokenizerConfig& config() const { return config_; }
+
+ private:
+  std::vector<int> lookup(const std::vector<std::string>& tokens, const Vocabulary& vocab,
+                          const char* side) const;
+
+  TokenizerConfig config_;
+  int max_len_;
+  bool seq2seq_;
+  Vocabulary source_, target_;
+};
+
+}  // namespace attnviz
