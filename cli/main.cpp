@@ -7,7 +7,7 @@
 #include <string>
 
 #include "engine.h"
-#include "output.h"
+#include "report.h"
 #include "weights_loader.h"
 
 namespace {

@@ -21,11 +21,11 @@ struct Config {
   int dim_feedforward = 0;
   Activation activation = Activation::kRelu;
   bool norm_first = false;     // false: post-LN, PyTorch's default
-  float layer_norm_eps = 1e-5f;
+  double layer_norm_eps = 1e-5;  // kept as written; used as float
   bool encoder_norm = false;   // final LayerNorm after the encoder stack
   bool decoder_norm = false;   // final LayerNorm after the decoder stack
   bool causal = false;         // causal mask on the encoder stack
-  float embed_scale = 1.0f;    // token embeddings are multiplied by this
+  double embed_scale = 1.0;    // token embeddings are multiplied by this (as float)
   Positional positional = Positional::kNone;
   int max_len = 0;             // positions available to any sequence
   int max_output_len = 0;      // greedy decoding stops after this many tokens

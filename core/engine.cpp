@@ -62,7 +62,7 @@ void Engine::embed(const TensorView& table, const int* ids, int count, int first
   out.resize(count, c.d_model);
   const auto embeddings = table.matrix();
   for (int i = 0; i < count; ++i) {
-    out.row(i) = embeddings.row(ids[i]) * c.embed_scale;
+    out.row(i) = embeddings.row(ids[i]) * static_cast<float>(c.embed_scale);
     if (!model_.positions.empty()) out.row(i) += model_.positions.matrix().row(first_position + i);
   }
 }
@@ -79,7 +79,7 @@ void Engine::encode(const std::vector<int>& ids, const uint8_t* padding, Matrix&
   for (int l = 0; l < c.num_encoder_layers; ++l)
     encoder_layer_forward(model_.encoder[l], c, x, mask, trace ? trace->out(l) : WeightsOut{});
   if (c.encoder_norm)
-    layer_norm(x, model_.encoder_norm.weight, model_.encoder_norm.bias, c.layer_norm_eps);
+    layer_norm(x, model_.encoder_norm.weight, model_.encoder_norm.bias, static_cast<float>(c.layer_norm_eps));
 }
 
 void Engine::append_logits(const Matrix& x, RunResult& result) const {
@@ -131,7 +131,7 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
       decoder_layer_forward(model_.decoder[l], c, x, caches_[l], memory_padding, self, cross);
     }
     if (c.decoder_norm)
-      layer_norm(x, model_.decoder_norm.weight, model_.decoder_norm.bias, c.layer_norm_eps);
+      layer_norm(x, model_.decoder_norm.weight, model_.decoder_norm.bias, static_cast<float>(c.layer_norm_eps));
     append_logits(x, result);
     const int vocab = static_cast<int>(model_.output_vocab().size());
     const int best = argmax(result.logits.data() + size_t(step) * vocab, vocab);

@@ -21,13 +21,13 @@ void residual(Matrix& x, const LayerNormWeights& norm, const Config& config, Blo
   Matrix out;
   if (config.norm_first) {
     Matrix normed = x;
-    layer_norm(normed, norm.weight, norm.bias, config.layer_norm_eps);
+    layer_norm(normed, norm.weight, norm.bias, static_cast<float>(config.layer_norm_eps));
     block(normed, out);
     x += out;
   } else {
     block(x, out);
     x += out;
-    layer_norm(x, norm.weight, norm.bias, config.layer_norm_eps);
+    layer_norm(x, norm.weight, norm.bias, static_cast<float>(config.layer_norm_eps));
   }
 }
 

@@ -58,13 +58,13 @@ bool read_bool(const json& object, const std::string& section, const char* key, 
   return value.get<bool>();
 }
 
-float read_float(const json& object, const std::string& section, const char* key, float fallback) {
+double read_number(const json& object, const std::string& section, const char* key, double fallback) {
   if (!object.contains(key)) return fallback;
   const json& value = object.at(key);
   if (!value.is_number()) throw Error(section + "." + key + " must be a number");
   const double v = value.get<double>();
   if (!std::isfinite(v)) throw Error(section + "." + key + " must be finite");
-  return static_cast<float>(v);
+  return v;
 }
 
 std::string read_string(const json& object, const std::string& section, const char* key) {
@@ -116,15 +116,15 @@ Config read_config(const json& root, const LoadLimits& limits) {
   config.activation = read_choice<Activation>(
       c, s, "activation", {{"relu", Activation::kRelu}, {"gelu", Activation::kGelu}}, &relu);
   config.norm_first = read_bool(c, s, "norm_first", false);
-  config.layer_norm_eps = read_float(c, s, "layer_norm_eps", 1e-5f);
-  if (!(config.layer_norm_eps > 0.0f && config.layer_norm_eps < 1.0f))
+  config.layer_norm_eps = read_number(c, s, "layer_norm_eps", 1e-5);
+  if (!(config.layer_norm_eps > 0.0 && config.layer_norm_eps < 1.0))
     throw Error("config.layer_norm_eps must be in (0, 1)");
   config.encoder_norm = read_bool(c, s, "encoder_norm", false);
   config.decoder_norm = read_bool(c, s, "decoder_norm", false);
   if (config.decoder_norm && !config.is_seq2seq())
     throw Error("config.decoder_norm: a causal_lm has no decoder");
   config.causal = read_bool(c, s, "causal", !config.is_seq2seq());
-  config.embed_scale = read_float(c, s, "embed_scale", 1.0f);
+  config.embed_scale = read_number(c, s, "embed_scale", 1.0);
   config.positional = read_choice<Positional>(c, s, "positional",
                                               {{"none", Positional::kNone},
                                                {"sinusoidal", Positional::kSinusoidal},

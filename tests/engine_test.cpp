@@ -39,15 +39,15 @@ TEST(Engine, GreedyWithCacheEqualsWholeSequenceRecompute) {
     const Config& c = model.config;
     Matrix memory(greedy.src_ids.size(), c.d_model), x(steps, c.d_model);
     for (size_t i = 0; i < greedy.src_ids.size(); ++i)
-      memory.row(i) = model.src_embedding.matrix().row(greedy.src_ids[i]) * c.embed_scale +
+      memory.row(i) = model.src_embedding.matrix().row(greedy.src_ids[i]) * float(c.embed_scale) +
                       model.positions.matrix().row(i);
     AttentionTrace enc;
     enc.reset(c.num_encoder_layers, c.nhead, memory.rows(), memory.rows());
     for (int l = 0; l < c.num_encoder_layers; ++l)
       encoder_layer_forward(model.encoder[l], c, memory, {}, enc.out(l));
-    if (c.encoder_norm) layer_norm(memory, model.encoder_norm.weight, model.encoder_norm.bias, c.layer_norm_eps);
+    if (c.encoder_norm) layer_norm(memory, model.encoder_norm.weight, model.encoder_norm.bias, float(c.layer_norm_eps));
     for (int t = 0; t < steps; ++t)
-      x.row(t) = model.tgt_embedding.matrix().row(greedy.tgt_ids[t]) * c.embed_scale +
+      x.row(t) = model.tgt_embedding.matrix().row(greedy.tgt_ids[t]) * float(c.embed_scale) +
                  model.positions.matrix().row(t);
     AttentionTrace self, cross;
     self.reset(c.num_decoder_layers, c.nhead, steps, steps);

@@ -1,4 +1,4 @@
-#include "output.h"
+#include "report.h"
 
 namespace attnviz {
 namespace {
@@ -53,9 +53,14 @@ const char* name_of(Positional p) {
   }
 }
 
+nlohmann::json dimensions(const AttentionTrace& trace) {
+  return {{"layers", trace.layers}, {"heads", trace.heads}, {"rows", trace.rows}, {"cols", trace.cols}};
+}
+
 }  // namespace
 
-nlohmann::json result_json(const RunResult& result, bool seq2seq) {
+nlohmann::json result_json(const RunResult& result, bool seq2seq, bool nested_attention) {
+  auto render = nested_attention ? nested : dimensions;
   nlohmann::json out;
   out["src_tokens"] = result.src_tokens;
   out["tgt_tokens"] = result.tgt_tokens;
@@ -64,9 +69,9 @@ nlohmann::json result_json(const RunResult& result, bool seq2seq) {
   if (!seq2seq) out["next_ids"] = result.next_ids;
   out["notices"] = result.notices;
   nlohmann::json attention = nlohmann::json::object();
-  if (!result.encoder_self.empty()) attention["encoder_self"] = nested(result.encoder_self);
-  if (!result.decoder_self.empty()) attention["decoder_self"] = nested(result.decoder_self);
-  if (!result.cross.empty()) attention["cross"] = nested(result.cross);
+  if (!result.encoder_self.empty()) attention["encoder_self"] = render(result.encoder_self);
+  if (!result.decoder_self.empty()) attention["decoder_self"] = render(result.decoder_self);
+  if (!result.cross.empty()) attention["cross"] = render(result.cross);
   out["attention"] = std::move(attention);
   return out;
 }

@@ -1,0 +1,24 @@
+// Engine results and model facts as JSON (for the CLI and the WebAssembly binding) and CSV.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "engine.h"
+#include "model.h"
+
+namespace attnviz {
+
+// {"src_tokens", "tgt_tokens", "output", "output_ids", ["next_ids",] "notices", "attention"}.
+// With nested_attention, "attention" holds {"encoder_self", "decoder_self", "cross"} nested
+// [layer][head][query][key]; otherwise each kind's dimensions {"layers", "heads", "rows",
+// "cols"} only (the binding hands the floats over as views). Absent kinds are omitted.
+nlohmann::json result_json(const RunResult& result, bool seq2seq, bool nested_attention = true);
+
+// One row per weight: kind,layer,head,query,key,query_token,key_token,weight.
+void write_csv(std::ostream& out, const RunResult& result);
+
+// Config, parameter count, vocabularies and metadata.
+nlohmann::json model_info_json(const Model& model);
+
+}  // namespace attnviz

@@ -1,0 +1,131 @@
+// The WebAssembly binding: plain C exports (no embind, whose generated code needs eval and
+// fails under a strict Content-Security-Policy). It only converts types: models and results
+// live here between calls, attention stays in the results' buffers and JS views it in place.
+// Nothing throws past this file; every failure becomes a message for attnviz_last_error.
+#include <emscripten/emscripten.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine.h"
+#include "report.h"
+#include "weights_loader.h"
+
+namespace {
+
+struct Session {
+  attnviz::Model model;
+  std::unique_ptr<attnviz::Engine> engine;
+  attnviz::RunResult result;
+  std::string text;  // the last JSON handed to JS, kept alive until the next call
+};
+
+std::map<int, std::unique_ptr<Session>> sessions;
+int next_handle = 1;
+std::string last_error;
+
+Session* find(int handle) {
+  auto it = sessions.find(handle);
+  if (it == sessions.end()) {
+    last_error = "no model with handle " + std::to_string(handle) + " (disposed?)";
+    return nullptr;
+  }
+  return it->second.get();
+}
+
+const attnviz::AttentionTrace* trace_of(Session& s, int kind) {
+  switch (kind) {
+    case 0: return &s.result.encoder_self;
+    case 1: return &s.result.decoder_self;
+    case 2: return &s.result.cross;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+// Loads a weights file from `length` bytes of JSON. Returns a handle > 0, or 0 on failure.
+EMSCRIPTEN_KEEPALIVE int attnviz_load(const char* json, int length) {
+  try {
+    auto session = std::make_unique<Session>();
+    const attnviz::Status status = attnviz::load_model(std::string_view(json, size_t(length)), session->model);
+    if (!status.ok) {
+      last_error = status.message;
+      return 0;
+    }
+    session->engine = std::make_unique<attnviz::Engine>(session->model);
+    const int handle = next_handle++;
+    sessions[handle] = std::move(session);
+    return handle;
+  } catch (const std::bad_alloc&) {
+    last_error = "out of memory while loading the weights";
+  } catch (const std::exception& e) {
+    last_error = e.what();
+  }
+  return 0;
+}
+
+EMSCRIPTEN_KEEPALIVE const char* attnviz_last_error() { return last_error.c_str(); }
+
+// The model's config, parameter count, tokenizer and metadata as JSON text.
+EMSCRIPTEN_KEEPALIVE const char* attnviz_info(int handle) {
+  Session* s = find(handle);
+  if (!s) return nullptr;
+  try {
+    s->text = attnviz::model_info_json(s->model).dump();
+  } catch (const std::exception& e) {
+    last_error = e.what();
+    return nullptr;
+  }
+  return s->text.c_str();
+}
+
+// Runs the model on UTF-8 text. has_target: teacher-force `target` (seq2seq). Returns the
+// result as JSON text (tokens, output, attention dimensions), or null on failure.
+EMSCRIPTEN_KEEPALIVE const char* attnviz_run(int handle, const char* text, int text_length,
+                                             int has_target, const char* target,
+                                             int target_length, int continuation) {
+  Session* s = find(handle);
+  if (!s) return nullptr;
+  try {
+    attnviz::RunOptions options;
+    options.teacher_forced = has_target != 0;
+    if (options.teacher_forced) options.target.assign(target, size_t(target_length));
+    options.continuation = continuation;
+    const attnviz::Status status =
+        s->engine->run(std::string_view(text, size_t(text_length)), options, s->result);
+    if (!status.ok) {
+      last_error = status.message;
+      return nullptr;
+    }
+    s->text = attnviz::result_json(s->result, s->model.config.is_seq2seq(), false).dump();
+  } catch (const std::bad_alloc&) {
+    last_error = "out of memory while running the model";
+    return nullptr;
+  } catch (const std::exception& e) {
+    last_error = e.what();
+    return nullptr;
+  }
+  return s->text.c_str();
+}
+
+// The last run's attention of one kind (0 encoder self, 1 decoder self, 2 cross):
+// layers*heads*rows*cols floats, valid until the next run or dispose of this model.
+EMSCRIPTEN_KEEPALIVE const float* attnviz_attention(int handle, int kind) {
+  Session* s = find(handle);
+  const attnviz::AttentionTrace* trace = s ? trace_of(*s, kind) : nullptr;
+  return trace && !trace->empty() ? trace->data.data() : nullptr;
+}
+
+// The last run's logits: [rows x vocab] floats.
+EMSCRIPTEN_KEEPALIVE const float* attnviz_logits(int handle) {
+  Session* s = find(handle);
+  return s && !s->result.logits.empty() ? s->result.logits.data() : nullptr;
+}
+
+EMSCRIPTEN_KEEPALIVE void attnviz_dispose(int handle) { sessions.erase(handle); }
+
+}  // extern "C"
