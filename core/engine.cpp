@@ -159,19 +159,20 @@ void Engine::run_causal_lm(const RunOptions& options, RunResult& result) {
   for (int r = 0; r < result.logit_rows; ++r)
     result.next_ids.push_back(argmax(result.logits.data() + size_t(r) * vocab, vocab));
 
-  // The continuation re-runs the stack on the growing text; attention is the text's only.
-  int room = c.max_len - static_cast<int>(result.src_ids.size());
-  int wanted = std::max(0, options.continuation);
-  if (wanted > room + 1) {
-    result.notices.push_back("the continuation was cut to " + std::to_string(room + 1) +
+  // The continuation re-runs the stack on the growing text (attention is the text's only)
+  // until <eos>, max_output_len tokens, or the text has filled max_len.
+  const int room = c.max_len - static_cast<int>(result.src_ids.size()) + 1;
+  int wanted = std::min(std::max(0, options.continuation), c.max_output_len);
+  if (wanted > room) {
+    result.notices.push_back("the continuation was cut to " + std::to_string(room) +
                              " tokens (max_len " + std::to_string(c.max_len) + ")");
-    wanted = room + 1;
+    wanted = room;
   }
   std::vector<int> ids = result.src_ids;
   int next = result.next_ids.back();
   for (int k = 0; k < wanted; ++k) {
     result.output_ids.push_back(next);
-    if (k + 1 == wanted) break;
+    if (k + 1 == wanted || next == model_.tokenizer.specials.eos) break;
     ids.push_back(next);
     Matrix y, logits;
     encode(ids, nullptr, y, nullptr);
