@@ -18,9 +18,15 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
   context.resize(queries, d);
   Matrix scores(queries, keys);
   for (int h = 0; h < nhead; ++h) {
-    const auto qh = q.middleCols(h * head_dim, head_dim);
-    const auto kh = k.middleCols(h * head_dim, head_dim);
-    scores.noalias() = (qh / scale) * kh.transpose();
+    // scores = (q_h / sqrt(head_dim)) k_h^T, each dot product summed in order.
+    for (Eigen::Index i = 0; i < queries; ++i)
+      for (Eigen::Index j = 0; j < keys; ++j) {
+        const float* qi = q.data() + i * q.outerStride() + h * head_dim;
+        const float* kj = k.data() + j * k.outerStride() + h * head_dim;
+        float dot = 0.0f;
+        for (Eigen::Index e = 0; e < head_dim; ++e) dot += (qi[e] / scale) * kj[e];
+        scores(i, j) = dot;
+      }
     if (mask.additive) scores += *mask.additive;
     for (Eigen::Index i = 0; i < queries; ++i) {
       for (Eigen::Index j = 0; j < keys; ++j) {
@@ -30,8 +36,16 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
       }
     }
     softmax_rows(scores);
-    context.middleCols(h * head_dim, head_dim).noalias() =
-        scores * v.middleCols(h * head_dim, head_dim);
+    // context_h = weights v_h, as rows of v scaled and added in key order.
+    for (Eigen::Index i = 0; i < queries; ++i) {
+      float* out = &context(i, h * head_dim);
+      for (Eigen::Index e = 0; e < head_dim; ++e) out[e] = 0.0f;
+      for (Eigen::Index j = 0; j < keys; ++j) {
+        const float p = scores(i, j);
+        const float* vj = v.data() + j * v.outerStride() + h * head_dim;
+        for (Eigen::Index e = 0; e < head_dim; ++e) out[e] += p * vj[e];
+      }
+    }
     if (weights.data) {
       for (Eigen::Index i = 0; i < queries; ++i) {
         float* row = weights.data + h * weights.head_stride + i * weights.row_stride;
@@ -42,7 +56,7 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
 }
 
 TensorView in_proj_weight_block(const AttentionWeights& w, int index) {
-  const int d = w.in_proj_weight.cols;
+  const int d = w.in_proj_weight.cols;  // the view is [3 d x d]: three [d x d] blocks
   return TensorView{w.in_proj_weight.data + size_t(index) * d * d, d, d};
 }
 

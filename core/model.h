@@ -11,8 +11,10 @@
 
 namespace attnviz {
 
+// Linear weights are stored input-major, transposed from PyTorch's (out, in) at load, so
+// that y = x W + b streams W by rows (see ops.h, linear).
 struct Linear {
-  TensorView weight;  // [out, in]
+  TensorView weight;  // [in, out]
   TensorView bias;    // [out], may be empty
 };
 
@@ -23,15 +25,15 @@ struct LayerNormWeights {
 
 // nn.MultiheadAttention's parameters.
 struct AttentionWeights {
-  TensorView in_proj_weight;  // [3 d_model, d_model]: q, k, v stacked
+  TensorView in_proj_weight;  // q, k, v: three input-major [d_model x d_model] blocks
   TensorView in_proj_bias;    // [3 d_model]
   Linear out_proj;            // [d_model, d_model]
 };
 
 struct EncoderLayer {
   AttentionWeights self_attn;
-  Linear linear1;  // [dim_feedforward, d_model]
-  Linear linear2;  // [d_model, dim_feedforward]
+  Linear linear1;  // weight [d_model, dim_feedforward]
+  Linear linear2;  // weight [dim_feedforward, d_model]
   LayerNormWeights norm1, norm2;
 };
 
@@ -54,7 +56,7 @@ struct Model {
   std::vector<EncoderLayer> encoder;
   std::vector<DecoderLayer> decoder;
   LayerNormWeights encoder_norm, decoder_norm;  // empty when absent
-  Linear output;               // [tgt vocab (or vocab), d_model]
+  Linear output;               // weight [d_model, tgt vocab (or vocab)]
 
   Model() = default;
   Model(const Model&) = delete;             // views point into storage

@@ -3,49 +3,71 @@
 #include <cmath>
 #include <limits>
 
+// Every op here fixes its order of arithmetic in plain loops, and takes exp and erf in double
+// (correctly rounded to float on every libm we meet), so the native and the WebAssembly
+// builds compute bit-for-bit the same numbers: vectorising changes no result, since lanes
+// never share a sum. Eigen's own products and packet exp differ between SSE and wasm.
+
 namespace attnviz {
 
 void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
             Matrix& out) {
-  out.resize(x.rows(), weight.rows);
-  out.noalias() = x * weight.matrix().transpose();
-  if (!bias.empty()) out.rowwise() += bias.vector();
+  const int rows = static_cast<int>(x.rows()), in = weight.rows, features = weight.cols;
+  out.resize(rows, features);
+  for (int i = 0; i < rows; ++i) {
+    float* y = &out(i, 0);
+    for (int o = 0; o < features; ++o) y[o] = bias.empty() ? 0.0f : bias.data[o];
+    // y += x[i, k] * W[k, :], k in order: each output sums its terms in the same order.
+    for (int k = 0; k < in; ++k) {
+      const float a = x.data()[i * x.outerStride() + k];
+      const float* w = weight.data + size_t(k) * features;
+      for (int o = 0; o < features; ++o) y[o] += a * w[o];
+    }
+  }
 }
 
 void layer_norm(Matrix& x, const TensorView& weight, const TensorView& bias, float eps) {
-  const auto gamma = weight.vector();
-  const auto beta = bias.vector();
-  const float n = static_cast<float>(x.cols());
+  const int n = static_cast<int>(x.cols());
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    auto row = x.row(r);
-    const float mean = row.sum() / n;
-    row.array() -= mean;
-    const float variance = row.squaredNorm() / n;
-    const float inv_std = 1.0f / std::sqrt(variance + eps);
-    row = (row.array() * inv_std * gamma.array() + beta.array()).matrix();
+    float* row = &x(r, 0);
+    double sum = 0;
+    for (int i = 0; i < n; ++i) sum += row[i];
+    const float mean = static_cast<float>(sum / n);
+    double squares = 0;
+    for (int i = 0; i < n; ++i) squares += double(row[i] - mean) * double(row[i] - mean);
+    const float inv_std = static_cast<float>(1.0 / std::sqrt(squares / n + double(eps)));
+    for (int i = 0; i < n; ++i) row[i] = (row[i] - mean) * inv_std * weight.data[i] + bias.data[i];
   }
 }
 
 void relu(Matrix& x) { x = x.cwiseMax(0.0f); }
 
 void gelu(Matrix& x) {
-  const float inv_sqrt2 = 0.70710678118654752f;
-  x = x.unaryExpr([inv_sqrt2](float v) { return 0.5f * v * (1.0f + std::erf(v * inv_sqrt2)); });
+  const double inv_sqrt2 = 0.70710678118654752;
+  float* v = x.data();
+  for (Eigen::Index i = 0; i < x.size(); ++i)
+    v[i] = static_cast<float>(0.5 * v[i] * (1.0 + std::erf(v[i] * inv_sqrt2)));
 }
 
 void softmax_rows(Eigen::Ref<Matrix> x) {
+  const float minus_inf = -std::numeric_limits<float>::infinity();
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    auto row = x.row(r);
-    const float max = row.maxCoeff();
-    if (max == -std::numeric_limits<float>::infinity()) {
-      row.setConstant(std::numeric_limits<float>::quiet_NaN());
+    float* row = &x(r, 0);
+    const int n = static_cast<int>(x.cols());
+    float max = minus_inf;
+    for (int i = 0; i < n; ++i) max = std::max(max, row[i]);
+    if (max == minus_inf) {  // every key masked
+      for (int i = 0; i < n; ++i) row[i] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
-    // Masked (-inf) entries are set to exactly 0: Eigen's vectorised exp clamps its input
-    // and would leave a denormal there, where PyTorch has 0.
-    const float minus_inf = -std::numeric_limits<float>::infinity();
-    row = (row.array() == minus_inf).select(0.0f, (row.array() - max).exp()).matrix();
-    row /= row.sum();
+    double total = 0;
+    for (int i = 0; i < n; ++i) {
+      // A masked (-inf) entry becomes exactly 0, as in PyTorch.
+      row[i] = row[i] == minus_inf ? 0.0f : static_cast<float>(std::exp(double(row[i] - max)));
+      total += row[i];
+    }
+    const float inv_total = static_cast<float>(1.0 / total);
+    for (int i = 0; i < n; ++i) row[i] *= inv_total;
   }
 }
 

@@ -5,8 +5,9 @@
 
 namespace attnviz {
 
-// out = x W^T + b, with W (out_features, in_features) as PyTorch stores it.
-// x: [rows x in], out: [rows x out]. bias may be empty.
+// out = x W + b, with W stored input-major [in x out] (PyTorch's (out, in) weight,
+// transposed at load: a row of x times W then streams W's rows, which vectorises well,
+// in wasm above all). x: [rows x in], out: [rows x out]. bias [out] may be empty.
 void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
             Matrix& out);
 

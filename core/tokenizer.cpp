@@ -106,12 +106,13 @@ Encoded Tokenizer::encode_source(std::string_view text) const {
   if (tokens.empty()) throw Error("the text has no tokens: type something");
   Encoded encoded;
   encoded.text_tokens = static_cast<int>(tokens.size());
+  // Look every token up before cutting, so the whole text follows the vocabulary's policy.
+  std::vector<int> ids = lookup(tokens, source_, "source");
   const size_t room = static_cast<size_t>(max_len_ - config_.src_bos - config_.src_eos);
-  if (tokens.size() > room) {
-    tokens.resize(room);
+  if (ids.size() > room) {
+    ids.resize(room);
     encoded.truncated = true;
   }
-  const std::vector<int> ids = lookup(tokens, source_, "source");
   if (config_.src_bos) encoded.ids.push_back(config_.specials.bos);
   encoded.ids.insert(encoded.ids.end(), ids.begin(), ids.end());
   if (config_.src_eos) encoded.ids.push_back(config_.specials.eos);
@@ -123,11 +124,11 @@ Encoded Tokenizer::encode_target(std::string_view text, int limit) const {
   std::vector<std::string> tokens = split(text);
   Encoded encoded;
   encoded.text_tokens = static_cast<int>(tokens.size());
-  if (tokens.size() > static_cast<size_t>(limit)) {
-    tokens.resize(static_cast<size_t>(limit));
+  encoded.ids = lookup(tokens, target(), "target");
+  if (encoded.ids.size() > static_cast<size_t>(limit)) {
+    encoded.ids.resize(static_cast<size_t>(limit));
     encoded.truncated = true;
   }
-  encoded.ids = lookup(tokens, target(), "target");
   return encoded;
 }
 
@@ -135,7 +136,7 @@ std::string Tokenizer::decode(const std::vector<int>& ids) const {
   const SpecialTokens& s = config_.specials;
   std::string text;
   for (int id : ids) {
-    if (id == s.pad || id == s.bos || id == s.eos) continue;
+    if (id == s.pad || id == s.bos || id == s.eos || id == s.unk) continue;
     if (config_.level == TokenLevel::kWord && !text.empty()) text += ' ';
     text += target().token(id);
   }

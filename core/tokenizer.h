@@ -47,7 +47,7 @@ class Tokenizer {
   // Ids of a target text in the target vocabulary, at most `limit` of them.
   Encoded encode_target(std::string_view text, int limit) const;
 
-  // Output ids as text: specials dropped, char tokens joined, words joined by spaces.
+  // Output ids as text: specials (unk too) dropped, char tokens joined, words by spaces.
   std::string decode(const std::vector<int>& ids) const;
 
   const Vocabulary& source() const { return source_; }

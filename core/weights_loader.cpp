@@ -262,26 +262,33 @@ struct ExpectedTensor {
   TensorView* view;
   bool allow_unit_dims = false;  // a positional buffer such as (1, max_len, d_model)
   const char* vocab = nullptr;   // the tokenizer list whose size is this tensor's row count
+  int transposed_blocks = 0;     // > 0: a linear weight, stored as this many input-major blocks
 };
+
+// "<prefix>.<rest>", or just rest for an empty prefix (a model that is the stack itself).
+std::string join(const std::string& prefix, const std::string& rest) {
+  return prefix.empty() ? rest : prefix + "." + rest;
+}
 
 class TensorPlan {
  public:
-  void add(std::string name, Shape shape, TensorView* view, const char* vocab = nullptr) {
-    tensors_.push_back({std::move(name), std::move(shape), view, false, vocab});
+  void add(std::string name, Shape shape, TensorView* view, const char* vocab = nullptr,
+           int transposed_blocks = 0) {
+    tensors_.push_back({std::move(name), std::move(shape), view, false, vocab, transposed_blocks});
   }
   void add_linear(const std::string& prefix, long long out, long long in, Linear* linear,
                   bool bias = true) {
-    add(prefix + ".weight", {out, in}, &linear->weight);
-    if (bias) add(prefix + ".bias", {out}, &linear->bias);
+    add(join(prefix, "weight"), {out, in}, &linear->weight, nullptr, 1);
+    if (bias) add(join(prefix, "bias"), {out}, &linear->bias);
   }
   void add_norm(const std::string& prefix, long long d, LayerNormWeights* norm) {
-    add(prefix + ".weight", {d}, &norm->weight);
-    add(prefix + ".bias", {d}, &norm->bias);
+    add(join(prefix, "weight"), {d}, &norm->weight);
+    add(join(prefix, "bias"), {d}, &norm->bias);
   }
   void add_attention(const std::string& prefix, long long d, AttentionWeights* attention) {
-    add(prefix + ".in_proj_weight", {3 * d, d}, &attention->in_proj_weight);
-    add(prefix + ".in_proj_bias", {3 * d}, &attention->in_proj_bias);
-    add_linear(prefix + ".out_proj", d, d, &attention->out_proj);
+    add(join(prefix, "in_proj_weight"), {3 * d, d}, &attention->in_proj_weight, nullptr, 3);
+    add(join(prefix, "in_proj_bias"), {3 * d}, &attention->in_proj_bias);
+    add_linear(join(prefix, "out_proj"), d, d, &attention->out_proj);
   }
   std::vector<ExpectedTensor>& tensors() { return tensors_; }
 
@@ -304,7 +311,7 @@ void plan_tensors(const ModuleNames& names, Model& model, TensorPlan& plan) {
   }
   model.encoder.resize(c.num_encoder_layers);
   for (int i = 0; i < c.num_encoder_layers; ++i) {
-    const std::string p = names.encoder + ".layers." + std::to_string(i);
+    const std::string p = join(names.encoder, "layers." + std::to_string(i));
     EncoderLayer& layer = model.encoder[i];
     plan.add_attention(p + ".self_attn", d, &layer.self_attn);
     plan.add_linear(p + ".linear1", ff, d, &layer.linear1);
@@ -312,10 +319,10 @@ void plan_tensors(const ModuleNames& names, Model& model, TensorPlan& plan) {
     plan.add_norm(p + ".norm1", d, &layer.norm1);
     plan.add_norm(p + ".norm2", d, &layer.norm2);
   }
-  if (c.encoder_norm) plan.add_norm(names.encoder + ".norm", d, &model.encoder_norm);
+  if (c.encoder_norm) plan.add_norm(join(names.encoder, "norm"), d, &model.encoder_norm);
   model.decoder.resize(c.num_decoder_layers);
   for (int i = 0; i < c.num_decoder_layers; ++i) {
-    const std::string p = names.decoder + ".layers." + std::to_string(i);
+    const std::string p = join(names.decoder, "layers." + std::to_string(i));
     DecoderLayer& layer = model.decoder[i];
     plan.add_attention(p + ".self_attn", d, &layer.self_attn);
     plan.add_attention(p + ".multihead_attn", d, &layer.multihead_attn);
@@ -325,7 +332,7 @@ void plan_tensors(const ModuleNames& names, Model& model, TensorPlan& plan) {
     plan.add_norm(p + ".norm2", d, &layer.norm2);
     plan.add_norm(p + ".norm3", d, &layer.norm3);
   }
-  if (c.decoder_norm) plan.add_norm(names.decoder + ".norm", d, &model.decoder_norm);
+  if (c.decoder_norm) plan.add_norm(join(names.decoder, "norm"), d, &model.decoder_norm);
   const long long vocab = (long long)model.output_vocab().size();
   const size_t first_output = plan.tensors().size();
   plan.add_linear(names.output, vocab, d, &model.output, c.output_bias);
@@ -459,12 +466,27 @@ void load_tensors(const json& root, const ModuleNames& names, Model& model,
 
   model.storage.assign(static_cast<size_t>(total), 0.0f);
   float* next = model.storage.data();
+  std::vector<float> scratch;
   for (auto& t : expected) {
     const int cols = static_cast<int>(t.shape.back());
     const int rows = t.shape.size() == 2 ? static_cast<int>(t.shape[0]) : 1;
-    decode_values(tensors.at(t.name), t.name, size_t(rows) * cols, next);
-    *t.view = TensorView{next, rows, cols};
-    next += size_t(rows) * cols;
+    const size_t count = size_t(rows) * cols;
+    if (t.transposed_blocks == 0) {
+      decode_values(tensors.at(t.name), t.name, count, next);
+      *t.view = TensorView{next, rows, cols};
+    } else {
+      // PyTorch's (out, in) rows become input-major [in x out] blocks (see ops.h, linear).
+      scratch.resize(count);
+      decode_values(tensors.at(t.name), t.name, count, scratch.data());
+      const int block_rows = rows / t.transposed_blocks;
+      for (int b = 0; b < t.transposed_blocks; ++b)
+        for (int r = 0; r < block_rows; ++r)
+          for (int c = 0; c < cols; ++c)
+            next[size_t(b) * block_rows * cols + size_t(c) * block_rows + r] =
+                scratch[(size_t(b) * block_rows + r) * cols + c];
+      *t.view = t.transposed_blocks == 1 ? TensorView{next, cols, rows} : TensorView{next, rows, cols};
+    }
+    next += count;
   }
   if (computed) {
     fill_sinusoidal(next, model.config.max_len, model.config.d_model);

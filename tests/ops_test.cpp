@@ -22,7 +22,8 @@ Matrix random_matrix(int rows, int cols, unsigned seed, float scale = 1.0f) {
 TensorView view(const Matrix& m) { return {m.data(), int(m.rows()), int(m.cols())}; }
 
 TEST(Linear, MatchesLoopReference) {
-  const Matrix x = random_matrix(3, 5, 1), w = random_matrix(4, 5, 2), b = random_matrix(1, 4, 3);
+  // w is input-major [in 5 x out 4], as the loader stores PyTorch's (out, in) weights.
+  const Matrix x = random_matrix(3, 5, 1), w = random_matrix(5, 4, 2), b = random_matrix(1, 4, 3);
   Matrix y;
   linear(x, view(w), view(b), y);
   ASSERT_EQ(y.rows(), 3);
@@ -30,16 +31,16 @@ TEST(Linear, MatchesLoopReference) {
   for (int i = 0; i < 3; ++i)
     for (int o = 0; o < 4; ++o) {
       double sum = b(0, o);
-      for (int k = 0; k < 5; ++k) sum += double(x(i, k)) * w(o, k);
+      for (int k = 0; k < 5; ++k) sum += double(x(i, k)) * w(k, o);
       EXPECT_NEAR(y(i, o), sum, 1e-5);
     }
 }
 
 TEST(Linear, WithoutBias) {
-  const Matrix x = random_matrix(2, 3, 4), w = random_matrix(2, 3, 5);
+  const Matrix x = random_matrix(2, 3, 4), w = random_matrix(3, 2, 5);
   Matrix y;
   linear(x, view(w), TensorView{}, y);
-  EXPECT_NEAR(y(1, 0), x.row(1).dot(w.row(0)), 1e-6);
+  EXPECT_NEAR(y(1, 0), x.row(1).dot(w.col(0)), 1e-6);
 }
 
 TEST(LayerNorm, NormalisesWithBiasedVariance) {
@@ -184,13 +185,13 @@ TEST(MultiheadAttention, ProjectsWithPackedInProj) {
   const Matrix query = random_matrix(2, d, 34), memory = random_matrix(3, d, 35);
   Matrix out;
   multihead_attention(w, query, memory, nhead, {}, out, {});
-  // Reference: slice the packed projection by hand.
-  const Matrix q = (query * in_w.topRows(d).transpose()).rowwise() + in_b.leftCols(d).row(0);
-  const Matrix k = (memory * in_w.middleRows(d, d).transpose()).rowwise() + in_b.middleCols(d, d).row(0);
-  const Matrix v = (memory * in_w.bottomRows(d).transpose()).rowwise() + in_b.rightCols(d).row(0);
+  // Reference: the packed projection by hand; in_w holds q, k, v as input-major blocks.
+  const Matrix q = (query * in_w.topRows(d)).rowwise() + in_b.leftCols(d).row(0);
+  const Matrix k = (memory * in_w.middleRows(d, d)).rowwise() + in_b.middleCols(d, d).row(0);
+  const Matrix v = (memory * in_w.bottomRows(d)).rowwise() + in_b.rightCols(d).row(0);
   std::vector<Matrix> unused;
   const Matrix context = naive_attention(q, k, v, nhead, {}, unused);
-  const Matrix expected = (context * out_w.transpose()).rowwise() + out_b.row(0);
+  const Matrix expected = (context * out_w).rowwise() + out_b.row(0);
   EXPECT_LT((out - expected).cwiseAbs().maxCoeff(), 1e-5);
 }
 
