@@ -111,5 +111,14 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, Parity, ::testing::ValuesIn(find_fixtures()),
                          });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Parity);
 
+// The test command regenerates every fixture from PyTorch; a generator that quietly wrote
+// fewer models would otherwise shrink the check.
+TEST(ParityFixtures, EnoughModelsAreChecked) {
+  int committed = 0, regenerated = 0;
+  for (const Fixture& f : find_fixtures()) (f.label.rfind("committed", 0) == 0 ? committed : regenerated)++;
+  EXPECT_GE(committed, 3);
+  if (fs::is_directory(fs::path(ATTNVIZ_BINARY_DIR) / "fixtures")) EXPECT_GE(regenerated, 8);
+}
+
 }  // namespace
 }  // namespace attnviz
