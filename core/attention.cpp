@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "ops.h"
 
@@ -17,16 +18,19 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
   const float minus_inf = -std::numeric_limits<float>::infinity();
   context.resize(queries, d);
   Matrix scores(queries, keys);
+  std::vector<float> scaled_q(static_cast<size_t>(head_dim));
   for (int h = 0; h < nhead; ++h) {
     // scores = (q_h / sqrt(head_dim)) k_h^T, each dot product summed in order.
-    for (Eigen::Index i = 0; i < queries; ++i)
+    for (Eigen::Index i = 0; i < queries; ++i) {
+      const float* qi = q.data() + i * q.outerStride() + h * head_dim;
+      for (Eigen::Index e = 0; e < head_dim; ++e) scaled_q[e] = qi[e] / scale;
       for (Eigen::Index j = 0; j < keys; ++j) {
-        const float* qi = q.data() + i * q.outerStride() + h * head_dim;
         const float* kj = k.data() + j * k.outerStride() + h * head_dim;
         float dot = 0.0f;
-        for (Eigen::Index e = 0; e < head_dim; ++e) dot += (qi[e] / scale) * kj[e];
+        for (Eigen::Index e = 0; e < head_dim; ++e) dot += scaled_q[e] * kj[e];
         scores(i, j) = dot;
       }
+    }
     if (mask.additive) scores += *mask.additive;
     for (Eigen::Index i = 0; i < queries; ++i) {
       for (Eigen::Index j = 0; j < keys; ++j) {

@@ -101,6 +101,7 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
 
   Matrix memory;  // [S x d]
   encode(result.src_ids, memory_padding, memory, &result.encoder_self);
+  if (!options.decode) return;
 
   std::vector<int> forced;
   if (options.teacher_forced) {

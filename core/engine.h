@@ -35,6 +35,7 @@ struct RunOptions {
   bool teacher_forced = false;  // seq2seq: decode `target` instead of greedily
   std::string target;
   int continuation = 0;         // causal LM: greedy tokens to add after the text
+  bool decode = true;           // seq2seq: false runs the encoder only
 };
 
 struct RunResult {

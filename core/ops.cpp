@@ -14,12 +14,37 @@ void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const T
             Matrix& out) {
   const int rows = static_cast<int>(x.rows()), in = weight.rows, features = weight.cols;
   out.resize(rows, features);
+  const float* xs = x.data();
+  const size_t x_stride = static_cast<size_t>(x.outerStride());
   for (int i = 0; i < rows; ++i) {
-    float* y = &out(i, 0);
+    float* y = out.data() + size_t(i) * features;
     for (int o = 0; o < features; ++o) y[o] = bias.empty() ? 0.0f : bias.data[o];
-    // y += x[i, k] * W[k, :], k in order: each output sums its terms in the same order.
+  }
+  // y[i] += x[i, k] * W[k, :] for k in order, so each output sums its terms in one fixed
+  // order. Four rows share each pass over W (read once per four rows, not per row).
+  int i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    float* y0 = out.data() + size_t(i) * features;
+    float* y1 = y0 + features;
+    float* y2 = y1 + features;
+    float* y3 = y2 + features;
+    const float* x0 = xs + size_t(i) * x_stride;
     for (int k = 0; k < in; ++k) {
-      const float a = x.data()[i * x.outerStride() + k];
+      const float a0 = x0[k], a1 = x0[x_stride + k], a2 = x0[2 * x_stride + k], a3 = x0[3 * x_stride + k];
+      const float* w = weight.data + size_t(k) * features;
+      for (int o = 0; o < features; ++o) {
+        y0[o] += a0 * w[o];
+        y1[o] += a1 * w[o];
+        y2[o] += a2 * w[o];
+        y3[o] += a3 * w[o];
+      }
+    }
+  }
+  for (; i < rows; ++i) {
+    float* y = out.data() + size_t(i) * features;
+    const float* xi = xs + size_t(i) * x_stride;
+    for (int k = 0; k < in; ++k) {
+      const float a = xi[k];
       const float* w = weight.data + size_t(k) * features;
       for (int o = 0; o < features; ++o) y[o] += a * w[o];
     }

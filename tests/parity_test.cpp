@@ -26,6 +26,9 @@ struct Fixture {
   fs::path expected;
 };
 
+// Names the fixture in test listings instead of gtest's byte dump.
+void PrintTo(const Fixture& fixture, std::ostream* out) { *out << fixture.label; }
+
 std::vector<Fixture> find_fixtures() {
   std::vector<Fixture> fixtures;
   const std::pair<const char*, fs::path> dirs[] = {
