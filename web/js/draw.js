@@ -1,0 +1,134 @@
+// Drawing helpers shared by the views: canvas sizing, matrix painting, labels, legend.
+
+export const THEME = {
+  font: '"Inter", "Segoe UI", system-ui, -apple-system, Roboto, "Helvetica Neue", Arial, sans-serif',
+  mono: 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace',
+  text: '#1d2433',
+  muted: '#5b6478',
+  grid: '#d5d9e2',
+  highlight: 'rgba(255, 255, 255, 0.9)',
+  highlightShade: 'rgba(20, 24, 36, 0.55)',
+  focus: '#ff4f79',
+};
+
+/**
+ * Sizes a canvas to cssWidth x cssHeight CSS pixels with a backing store of that times
+ * devicePixelRatio, so drawing stays sharp; returns its 2D context scaled to CSS pixels.
+ */
+export function sizeCanvas(canvas, cssWidth, cssHeight) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = Math.max(1, Math.round(cssWidth * ratio));
+  const height = Math.max(1, Math.round(cssHeight * ratio));
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+  canvas.style.width = `${cssWidth}px`;
+  canvas.style.height = `${cssHeight}px`;
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, cssWidth, cssHeight);
+  return ctx;
+}
+
+/** One reusable 1-pixel-per-cell canvas and its ImageData, per painter. */
+export class MatrixPainter {
+  constructor() {
+    this.canvas = document.createElement('canvas');
+    this.ctx = this.canvas.getContext('2d');
+    this.image = null;
+  }
+
+  /**
+   * Paints unit values [rows][cols] in [0, 1] through a colour table into the rectangle
+   * (x, y, width, height) of ctx, one crisp block per cell.
+   */
+  paint(ctx, unit, rows, cols, table, x, y, width, height) {
+    if (rows === 0 || cols === 0) return;
+    if (!this.image || this.image.width !== cols || this.image.height !== rows) {
+      this.canvas.width = cols;
+      this.canvas.height = rows;
+      this.image = this.ctx.createImageData(cols, rows);
+    }
+    const pixels = this.image.data;
+    for (let i = 0, n = rows * cols; i < n; i++) {
+      const t = unit[i];
+      const k = (t >= 1 ? 255 : t > 0 ? (t * 255) | 0 : 0) * 3;
+      const p = i * 4;
+      pixels[p] = table[k];
+      pixels[p + 1] = table[k + 1];
+      pixels[p + 2] = table[k + 2];
+      pixels[p + 3] = 255;
+    }
+    this.ctx.putImageData(this.image, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.canvas, x, y, width, height);
+  }
+}
+
+/** How a token is written on an axis: whitespace made visible. */
+export function tokenLabel(token) {
+  if (token === ' ') return '␣';
+  if (token === '\n') return '↵';
+  if (token === '\t') return '⇥';
+  return token;
+}
+
+/** Shortens text with an ellipsis to fit maxWidth in the current font. */
+export function fitText(ctx, text, maxWidth) {
+  if (ctx.measureText(text).width <= maxWidth) return text;
+  let cut = text.length;
+  while (cut > 1 && ctx.measureText(`${text.slice(0, cut)}…`).width > maxWidth) cut--;
+  return `${text.slice(0, cut)}…`;
+}
+
+/** Number formatting for weights: 3 significant digits, exponent for tiny values. */
+export function formatWeight(value) {
+  if (value === 0) return '0';
+  const magnitude = Math.abs(value);
+  if (magnitude < 0.001) return value.toExponential(1);
+  if (magnitude >= 100) return value.toFixed(0);
+  return value.toPrecision(3).replace(/\.?0+$/, '') || '0';
+}
+
+/**
+ * A horizontal colour bar at (x, y) of width x height with tick labels under it.
+ * range: { low, high, relative, log } from normalise().
+ */
+export function drawLegend(ctx, table, range, x, y, width, height, caption) {
+  const steps = Math.max(2, Math.floor(width));
+  for (let i = 0; i < steps; i++) {
+    const k = Math.round((i / (steps - 1)) * 255) * 3;
+    ctx.fillStyle = `rgb(${table[k]},${table[k + 1]},${table[k + 2]})`;
+    ctx.fillRect(x + (i * width) / steps, y, width / steps + 0.5, height);
+  }
+  ctx.strokeStyle = THEME.grid;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(x + 0.5, y + 0.5, width - 1, height - 1);
+
+  const ticks = [];
+  if (range.log) {
+    const decades = Math.round(Math.log10(range.high / range.low));
+    for (let d = 0; d <= decades; d++) ticks.push({ t: d / decades, value: range.low * Math.pow(10, d) });
+  } else {
+    for (let i = 0; i <= 4; i++) ticks.push({ t: i / 4, value: range.low + ((range.high - range.low) * i) / 4 });
+  }
+  ctx.fillStyle = THEME.muted;
+  ctx.strokeStyle = THEME.muted;
+  ctx.font = `11px ${THEME.font}`;
+  ctx.textBaseline = 'top';
+  for (const tick of ticks) {
+    const tx = Math.round(x + tick.t * (width - 1)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(tx, y + height);
+    ctx.lineTo(tx, y + height + 4);
+    ctx.stroke();
+    ctx.textAlign = tick.t === 0 ? 'left' : tick.t === 1 ? 'right' : 'center';
+    ctx.fillText(formatWeight(tick.value), tx, y + height + 6);
+  }
+  ctx.textAlign = 'left';
+  ctx.fillStyle = THEME.text;
+  ctx.font = `12px ${THEME.font}`;
+  ctx.textBaseline = 'bottom';
+  ctx.fillText(caption, x, y - 4);
+}

@@ -1,0 +1,506 @@
+// The page's controller: owns the state, the loaded model and its latest run; turns input
+// events into at most one run + draw per animation frame and hands each view what it shows.
+
+import { loadModel } from '../attnviz.js';
+import { colormapTable } from './colormaps.js';
+import { ControlsView, kindLabel, kindsOf, layersOf } from './controls-view.js';
+import { exportCsv, exportJson, exportPng } from './export.js';
+import { GridView } from './grid-view.js';
+import { HeatmapView } from './heatmap-view.js';
+import { averageHeads, ensure, gather, normalise, visibleIndices } from './matrix.js';
+import { renderModelCard } from './model-card-view.js';
+import { fetchWeights, loadManifest, pickEntry, readUserFile, sampleText } from './models.js';
+import { ScrubberView } from './scrubber-view.js';
+import { HEAD_AVERAGE, createState, readUrl, toQuery } from './state.js';
+
+// Greedy tokens a causal LM adds after the text; the page picks this, so the engine's notice
+// that it was shortened to fit max_len is not shown to the user.
+const LM_CONTINUATION = 8;
+
+const $ = (id) => document.getElementById(id);
+const el = {
+  app: $('app'),
+  modelSelect: $('model-select'),
+  fileButton: $('file-button'),
+  fileInput: $('file-input'),
+  loadError: $('load-error'),
+  text: $('text-input'),
+  runError: $('run-error'),
+  notices: $('notices'),
+  output: $('output-text'),
+  heatmap: $('heatmap'),
+  heatmapTitle: $('heatmap-title'),
+  readout: $('readout'),
+  card: $('model-card'),
+  grid: $('head-grid'),
+  gridPanel: $('grid-panel'),
+  status: $('status'),
+  latency: $('latency'),
+  embedSnippet: $('embed-snippet'),
+  openFull: $('open-full'),
+  dropOverlay: $('drop-overlay'),
+};
+
+const state = createState();
+const app = {
+  manifest: [],
+  model: null,
+  entry: null,        // manifest entry, or { title, description } for a user's file
+  info: null,
+  result: null,       // latest successful run
+  goodText: null,     // the text of that run
+  needsRun: false,
+  frame: 0,
+  pendingSince: null, // timeStamp of the earliest input event not yet drawn
+  buffers: { average: null, gathered: null, unit: null, row: null },
+  view: null,         // what the heatmap shows (also what the exports write)
+  urlTimer: 0,
+};
+
+const heatmap = new HeatmapView(el.heatmap, el.readout, {
+  onSelect(highlight, focus) {
+    state.highlight = highlight;
+    state.focus = focus;
+  },
+});
+const grid = new GridView(el.grid, {
+  onPick(layer, head) {
+    change({ layer, head });
+    el.heatmap.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    el.heatmap.focus({ preventScroll: true });
+  },
+});
+const scrubber = new ScrubberView(
+  { panel: $('scrubber-panel'), range: $('step-range'), label: $('step-label'), tokens: $('step-tokens'), strip: $('step-strip') },
+  {
+    onStep(step) {
+      state.step = step;
+      if (state.kind !== 'encoderSelf') {
+        state.highlight = { row: step, col: null };
+        state.focus = { row: step, col: state.focus.col };
+      }
+      requestDraw();
+      scheduleUrl();
+    },
+  },
+);
+const controls = new ControlsView(
+  {
+    kind: $('kind-select'), layer: $('layer-select'), head: $('head-select'), colormap: $('colormap-select'),
+    scale: $('scale-select'), log: $('log-check'), padding: $('padding-check'), paddingControl: $('padding-control'),
+    grid: $('grid-check'),
+  },
+  { onChange: change },
+);
+
+/** Applies a change of view options (no re-run needed: the attention of every kind is there). */
+function change(patch) {
+  Object.assign(state, patch);
+  if ('kind' in patch || 'showPadding' in patch) state.highlight = null;
+  clampToModel();
+  requestDraw();
+  scheduleUrl();
+}
+
+function clampToModel() {
+  if (!app.info) return;
+  if (!kindsOf(app.info).includes(state.kind)) state.kind = kindsOf(app.info)[0];
+  state.layer = Math.min(Math.max(0, state.layer), layersOf(state.kind, app.info) - 1);
+  const heads = app.info.config.nhead;
+  if (state.head === HEAD_AVERAGE && heads < 2) state.head = 0;
+  if (state.head !== HEAD_AVERAGE) state.head = Math.min(Math.max(0, state.head), heads - 1);
+}
+
+// ---- the frame loop ----------------------------------------------------------------------
+
+function requestRun(since) {
+  app.needsRun = true;
+  if (since !== undefined && app.pendingSince === null) app.pendingSince = since;
+  requestDraw();
+}
+
+function requestDraw() {
+  if (!app.frame) app.frame = requestAnimationFrame(frame);
+}
+
+function frame() {
+  app.frame = 0;
+  if (!app.model) return;
+  if (app.needsRun) {
+    app.needsRun = false;
+    run();
+  }
+  draw();
+  if (app.pendingSince !== null) {
+    const end = performance.now();
+    const ms = end - app.pendingSince;
+    performance.measure('attnviz:keystroke', { start: app.pendingSince, end });
+    el.latency.textContent = `last keystroke ${ms.toFixed(1)} ms`;
+    el.latency.dataset.ms = ms.toFixed(3);
+    app.pendingSince = null;
+  }
+}
+
+function run() {
+  const options = app.info.config.architecture === 'seq2seq' ? {} : { continuation: LM_CONTINUATION };
+  try {
+    app.result = app.model.run(state.text, options);
+    app.goodText = state.text;
+    showRunError(null);
+  } catch (error) {
+    showRunError(state.text.trim() === '' ? 'Type some text to see its attention.' : error.message);
+    // The engine's buffers now hold the failed run; restore the last good one so every view
+    // (and a change of layer or head) keeps showing consistent data.
+    app.result = null;
+    if (app.goodText !== null) {
+      try { app.result = app.model.run(app.goodText, options); } catch { app.result = null; }
+    }
+  }
+}
+
+function showRunError(message) {
+  el.runError.hidden = !message;
+  el.runError.textContent = message || '';
+  el.text.setAttribute('aria-invalid', message ? 'true' : 'false');
+  el.heatmap.classList.toggle('stale', !!message);
+}
+
+/** The tokens on the query and key axes of a kind, and how to name them. */
+function axesOf(kind, result, seq2seq) {
+  if (kind === 'encoderSelf') {
+    return seq2seq
+      ? { rows: result.srcTokens, cols: result.srcTokens, rowAxis: 'queries (rows): source tokens', colAxis: 'keys (columns): source tokens' }
+      : { rows: result.srcTokens, cols: result.srcTokens, rowAxis: 'queries (rows): tokens', colAxis: 'keys (columns): tokens attended to' };
+  }
+  if (kind === 'decoderSelf') {
+    return { rows: result.tgtTokens, cols: result.tgtTokens, rowAxis: 'queries (rows): decoder inputs', colAxis: 'keys (columns): decoder inputs' };
+  }
+  return { rows: result.tgtTokens, cols: result.srcTokens, rowAxis: 'queries (rows): decoder inputs', colAxis: 'keys (columns): source tokens' };
+}
+
+/** The matrix [rows][cols] of head (or the head average) of layer, as a view or buffer. */
+function headMatrix(attention, layer, head) {
+  if (head !== HEAD_AVERAGE) return attention.head(layer, head);
+  app.buffers.average = ensure(app.buffers.average, attention.rows * attention.cols);
+  return averageHeads(attention, layer, app.buffers.average);
+}
+
+function draw() {
+  const result = app.result;
+  const info = app.info;
+  controls.update(state, info);
+  const seq2seq = info.config.architecture === 'seq2seq';
+  renderOutput(result, seq2seq);
+  if (!result) {
+    heatmap.showEmpty(state.text.trim() === '' ? 'Type some text to see its attention.' : 'Nothing to show for this text.');
+    renderNotices([]);
+    el.gridPanel.hidden = true;
+    scrubber.hide();
+    markReady();
+    return;
+  }
+  renderNotices(result.notices);
+
+  const attention = result[state.kind];
+  const axes = axesOf(state.kind, result, seq2seq);
+  const pad = info.tokenizer.src_vocab[info.tokenizer.specials.pad];
+  const rowIndex = visibleIndices(axes.rows, state.showPadding, pad);
+  const colIndex = visibleIndices(axes.cols, state.showPadding, pad);
+  const rows = rowIndex.length;
+  const cols = colIndex.length;
+  const source = headMatrix(attention, state.layer, state.head);
+  const full = rows === attention.rows && cols === attention.cols;
+  app.buffers.gathered = ensure(app.buffers.gathered, rows * cols);
+  app.buffers.unit = ensure(app.buffers.unit, rows * cols);
+  const matrix = full ? source : gather(source, attention.cols, rowIndex, colIndex, app.buffers.gathered);
+  const options = { scale: state.scale, log: state.log };
+  const range = normalise(matrix, rows, cols, options, app.buffers.unit);
+  const table = colormapTable(state.colormap);
+
+  let highlight = state.highlight;
+  if (highlight && ((highlight.row ?? 0) >= rows || (highlight.col ?? 0) >= cols)) highlight = state.highlight = null;
+  const rowTokens = rowIndex.map((i) => axes.rows[i]);
+  const colTokens = colIndex.map((i) => axes.cols[i]);
+  app.view = {
+    matrix, unit: app.buffers.unit, rows, cols, rowTokens, colTokens,
+    rowAxis: axes.rowAxis, colAxis: axes.colAxis, table, range, highlight, focus: state.focus,
+    legendCaption: state.scale === 'row' ? `weight ÷ row maximum${state.log ? ' (log scale)' : ''}` : `attention weight${state.log ? ' (log scale)' : ''}`,
+  };
+  heatmap.update(app.view);
+  const headName = state.head === HEAD_AVERAGE ? 'average of the heads' : `head ${state.head + 1}`;
+  el.heatmapTitle.textContent = `${capitalise(kindLabel(state.kind, info))} · layer ${state.layer + 1} · ${headName}`;
+  Object.assign(el.heatmap.dataset, { kind: state.kind, layer: String(state.layer), head: String(state.head) });
+
+  if (state.showGrid && !state.embed) {
+    el.gridPanel.hidden = false;
+    grid.update({
+      attention, rowIndex, colIndex, options, table, selected: { layer: state.layer, head: state.head },
+      kindLabel: kindLabel(state.kind, info), panelWidth: el.gridPanel.clientWidth,
+    });
+  } else {
+    el.gridPanel.hidden = true;
+  }
+
+  if (seq2seq && result.cross && !state.embed) drawScrubber(result, info, colIndex, options, table, pad);
+  else scrubber.hide();
+
+  el.status.textContent = `${app.entry.title} · ${result.srcTokens.length} source tokens${seq2seq ? ` · ${result.tgtTokens.length} decoder tokens` : ''}`;
+  markReady();
+}
+
+function markReady() {
+  document.body.dataset.ready = '1';
+  el.app.setAttribute('aria-busy', 'false');
+}
+
+function drawScrubber(result, info, _unused, options, table, pad) {
+  const cross = result.cross;
+  const steps = cross.rows;
+  state.step = Math.min(Math.max(0, state.step), steps - 1);
+  const layer = Math.min(state.layer, cross.layers - 1);
+  const source = headMatrix(cross, layer, state.head);
+  const srcIndex = visibleIndices(result.srcTokens, state.showPadding, pad);
+  app.buffers.row = ensure(app.buffers.row, srcIndex.length);
+  const row = gather(source, cross.cols, [state.step], srcIndex, app.buffers.row);
+  const vocab = info.tokenizer.tgt_vocab;
+  const produced = result.tgtTokens.map((_, i) =>
+    vocab[result.outputIds[i]] ?? result.tgtTokens[i + 1] ?? vocab[info.tokenizer.specials.eos]);
+  scrubber.update({
+    step: state.step, inputs: result.tgtTokens, produced, row,
+    srcTokens: srcIndex.map((i) => result.srcTokens[i]), options, table,
+  });
+}
+
+function renderOutput(result, seq2seq) {
+  if (!result) {
+    el.output.replaceChildren();
+    return;
+  }
+  if (seq2seq) {
+    el.output.textContent = result.output || '(empty: the decoder produced <eos> first)';
+    return;
+  }
+  const typed = document.createElement('span');
+  typed.className = 'typed';
+  typed.textContent = app.goodText;
+  const continued = document.createElement('strong');
+  continued.className = 'continued';
+  continued.textContent = result.output;
+  el.output.replaceChildren(typed, continued);
+  el.output.title = 'Your text, then the greedy continuation (bold)';
+}
+
+function renderNotices(notices) {
+  const shown = notices.filter((n) => !n.startsWith('the continuation was cut'));
+  el.notices.hidden = shown.length === 0;
+  const key = shown.join('\n');
+  if (el.notices.dataset.key === key) return;
+  el.notices.dataset.key = key;
+  el.notices.replaceChildren(...shown.map((n) => {
+    const li = document.createElement('li');
+    li.textContent = `Note: ${n}.`;
+    return li;
+  }));
+}
+
+function capitalise(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// ---- models ------------------------------------------------------------------------------
+
+function showLoadError(message) {
+  el.loadError.hidden = !message;
+  el.loadError.textContent = '';
+  if (!message) return;
+  const text = document.createElement('span');
+  text.textContent = message;
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'close';
+  close.setAttribute('aria-label', 'Dismiss');
+  close.textContent = '×';
+  close.addEventListener('click', () => showLoadError(null));
+  el.loadError.append(text, close);
+}
+
+/** Makes model current (disposing the previous one) and opens it with text. */
+function useModel(model, entry, text) {
+  const previous = app.model;
+  app.model = model;
+  app.entry = entry;
+  app.info = model.info();
+  app.result = null;
+  app.goodText = null;
+  if (previous && previous !== model) previous.dispose();
+  state.modelId = entry.id ?? null;
+  state.text = text;
+  el.text.value = text;
+  state.highlight = null;
+  clampToModel();
+  renderModelCard(el.card, entry, app.info);
+  syncModelSelect();
+  document.body.dataset.model = entry.id ?? 'file';
+  document.body.dataset.architecture = app.info.config.architecture;
+  requestRun();
+  scheduleUrl();
+}
+
+function syncModelSelect() {
+  const select = el.modelSelect;
+  select.querySelector('option[value=""]')?.remove();
+  if (app.entry.id) {
+    select.value = app.entry.id;
+  } else {
+    const option = new Option(`Your file: ${app.entry.title}`, '');
+    select.appendChild(option);
+    select.value = '';
+  }
+}
+
+async function openEntry(entry, text) {
+  el.status.textContent = `Loading ${entry.title}…`;
+  const model = await loadModel(await fetchWeights(entry));
+  useModel(model, entry, text ?? entry.example_text ?? '');
+}
+
+async function openUserFile(file) {
+  try {
+    const model = await loadModel(await readUserFile(file));
+    const info = model.info();
+    let text = state.text;
+    try { model.run(text); } catch { text = sampleText(info); }
+    useModel(model, { id: null, title: file.name, description: 'Loaded from your file; it stays in this browser tab.' }, text);
+    showLoadError(null);
+  } catch (error) {
+    const current = app.entry ? ` The current model (${app.entry.title}) is still loaded.` : '';
+    showLoadError(`Could not load “${file.name}”: ${error.message}.${current}`);
+    el.status.textContent = `Could not load ${file.name}`;
+  }
+}
+
+// ---- URL, embed, exports -----------------------------------------------------------------
+
+function scheduleUrl() {
+  clearTimeout(app.urlTimer);
+  app.urlTimer = setTimeout(() => {
+    history.replaceState(null, '', toQuery(state));
+    el.openFull.href = `./${toQuery(state, { embed: false })}`;
+  }, 150);
+}
+
+function embedSnippet() {
+  const src = new URL(toQuery(state, { embed: true }), location.href).href;
+  return `<iframe src="${src.replace(/"/g, '&quot;')}" title="attnviz: attention heatmap" width="720" height="760" loading="lazy"></iframe>`;
+}
+
+async function copyEmbed() {
+  const snippet = embedSnippet();
+  el.embedSnippet.hidden = false;
+  el.embedSnippet.value = snippet;
+  el.embedSnippet.select();
+  try {
+    await navigator.clipboard.writeText(snippet);
+    el.status.textContent = 'Embed snippet copied to the clipboard';
+  } catch {
+    el.status.textContent = 'Embed snippet selected below: press Ctrl+C to copy it';
+  }
+}
+
+function snapshot() {
+  const v = app.view;
+  const attention = app.result[state.kind];
+  const axes = axesOf(state.kind, app.result, app.info.config.architecture === 'seq2seq');
+  return {
+    model: state.modelId || app.entry.title, text: app.goodText, kind: state.kind, layer: state.layer,
+    head: state.head === HEAD_AVERAGE ? null : state.head,
+    rows: v.rows, cols: v.cols, matrix: v.matrix, rowTokens: v.rowTokens, colTokens: v.colTokens,
+    attention, allRowTokens: axes.rows, allColTokens: axes.cols,
+  };
+}
+
+// ---- wiring ------------------------------------------------------------------------------
+
+function wire() {
+  el.text.addEventListener('input', (event) => {
+    state.text = el.text.value;
+    requestRun(event.timeStamp);
+    scheduleUrl();
+  });
+  el.modelSelect.addEventListener('change', async () => {
+    const entry = app.manifest.find((e) => e.id === el.modelSelect.value);
+    if (!entry) return;
+    try {
+      await openEntry(entry);
+      showLoadError(null);
+    } catch (error) {
+      showLoadError(`Could not open ${entry.title}: ${error.message}.`);
+      syncModelSelect();
+    }
+  });
+  el.fileButton.addEventListener('click', () => el.fileInput.click());
+  el.fileInput.addEventListener('change', () => {
+    const file = el.fileInput.files[0];
+    el.fileInput.value = '';
+    if (file) openUserFile(file);
+  });
+
+  let dragDepth = 0;
+  const hasFiles = (e) => Array.from(e.dataTransfer?.types || []).includes('Files');
+  window.addEventListener('dragenter', (e) => {
+    if (!hasFiles(e)) return;
+    dragDepth += 1;
+    el.dropOverlay.hidden = false;
+  });
+  window.addEventListener('dragleave', () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) el.dropOverlay.hidden = true;
+  });
+  window.addEventListener('dragover', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+  });
+  window.addEventListener('drop', (e) => {
+    e.preventDefault();
+    dragDepth = 0;
+    el.dropOverlay.hidden = true;
+    const files = e.dataTransfer?.files;
+    if (!files || files.length === 0) return;
+    if (files.length > 1) showLoadError(`Drop one weights file at a time (got ${files.length}).`);
+    else openUserFile(files[0]);
+  });
+
+  $('export-png').addEventListener('click', () => app.view && exportPng(el.heatmap, snapshot()));
+  $('export-csv').addEventListener('click', () => app.view && exportCsv(snapshot()));
+  $('export-json').addEventListener('click', () => app.view && exportJson(snapshot()));
+  $('copy-embed').addEventListener('click', copyEmbed);
+
+  new ResizeObserver(() => requestDraw()).observe(el.heatmap.parentElement);
+  window.addEventListener('resize', () => scrubber.drawStrip());
+}
+
+async function boot() {
+  const fromUrl = readUrl(state, location.search);
+  if (state.embed) {
+    document.body.classList.add('embed');
+    el.openFull.hidden = false;
+  }
+  wire();
+  try {
+    app.manifest = await loadManifest();
+    el.modelSelect.replaceChildren(...app.manifest.map((e) => new Option(e.title, e.id)));
+    const entry = pickEntry(app.manifest, state.modelId);
+    if (!entry) throw new Error('weights/manifest.json lists no models');
+    if (fromUrl.hasModel && entry.id !== state.modelId) {
+      showLoadError(`There is no model “${state.modelId}” here; opened ${entry.title} instead.`);
+    }
+    const urlText = fromUrl.hasText && (!fromUrl.hasModel || entry.id === state.modelId) ? state.text : undefined;
+    await openEntry(entry, urlText);
+  } catch (error) {
+    showLoadError(`The page could not start: ${error.message}. You can still open a weights file of your own.`);
+    el.status.textContent = 'No model loaded';
+  }
+}
+
+boot();
