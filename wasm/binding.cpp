@@ -112,6 +112,28 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_run(int handle, const char* text, int t
   return s->text.c_str();
 }
 
+// The encoder alone on UTF-8 text (seq2seq), for a quick look and for measurement; the
+// result holds the encoder's attention only. Returns JSON text as attnviz_run does.
+EMSCRIPTEN_KEEPALIVE const char* attnviz_encode(int handle, const char* text, int text_length) {
+  Session* s = find(handle);
+  if (!s) return nullptr;
+  try {
+    attnviz::RunOptions options;
+    options.decode = false;
+    const attnviz::Status status =
+        s->engine->run(std::string_view(text, size_t(text_length)), options, s->result);
+    if (!status.ok) {
+      last_error = status.message;
+      return nullptr;
+    }
+    s->text = attnviz::result_json(s->result, s->model.config.is_seq2seq(), false).dump();
+  } catch (const std::exception& e) {
+    last_error = e.what();
+    return nullptr;
+  }
+  return s->text.c_str();
+}
+
 // The last run's attention of one kind (0 encoder self, 1 decoder self, 2 cross):
 // layers*heads*rows*cols floats, valid until the next run or dispose of this model.
 EMSCRIPTEN_KEEPALIVE const float* attnviz_attention(int handle, int kind) {
