@@ -10,45 +10,55 @@
 
 namespace attnviz {
 
+namespace {
+
+// One R x C tile of y = x W + b: the accumulators stay in registers for the whole sum over
+// k (C a multiple of 4 becomes SIMD lanes; natively and in wasm alike). Each output still
+// sums bias, then x[i, 0] W[0, o], x[i, 1] W[1, o], ... in that order.
+template <int R, int C>
+void linear_tile(const float* x, size_t x_stride, const float* w, int in, int features,
+                 const float* bias, float* y, int y_stride) {
+  float acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = bias ? bias[c] : 0.0f;
+  for (int k = 0; k < in; ++k) {
+    const float* wk = w + size_t(k) * features;
+    for (int r = 0; r < R; ++r) {
+      const float a = x[r * x_stride + k];
+      for (int c = 0; c < C; ++c) acc[r][c] += a * wk[c];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) y[size_t(r) * y_stride + c] = acc[r][c];
+}
+
+// Rows [R of them] x every output column: tiles of C, then single columns.
+template <int R, int C>
+void linear_rows(const float* x, size_t x_stride, const TensorView& weight, const float* bias,
+                 float* y) {
+  const int in = weight.rows, features = weight.cols;
+  int o = 0;
+  for (; o + C <= features; o += C)
+    linear_tile<R, C>(x, x_stride, weight.data + o, in, features, bias ? bias + o : nullptr,
+                      y + o, features);
+  for (; o < features; ++o)
+    linear_tile<R, 1>(x, x_stride, weight.data + o, in, features, bias ? bias + o : nullptr,
+                      y + o, features);
+}
+
+}  // namespace
+
 void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
             Matrix& out) {
-  const int rows = static_cast<int>(x.rows()), in = weight.rows, features = weight.cols;
-  out.resize(rows, features);
-  const float* xs = x.data();
+  const int rows = static_cast<int>(x.rows());
+  out.resize(rows, weight.cols);
   const size_t x_stride = static_cast<size_t>(x.outerStride());
-  for (int i = 0; i < rows; ++i) {
-    float* y = out.data() + size_t(i) * features;
-    for (int o = 0; o < features; ++o) y[o] = bias.empty() ? 0.0f : bias.data[o];
-  }
-  // y[i] += x[i, k] * W[k, :] for k in order, so each output sums its terms in one fixed
-  // order. Four rows share each pass over W (read once per four rows, not per row).
+  const float* b = bias.empty() ? nullptr : bias.data;
   int i = 0;
-  for (; i + 4 <= rows; i += 4) {
-    float* y0 = out.data() + size_t(i) * features;
-    float* y1 = y0 + features;
-    float* y2 = y1 + features;
-    float* y3 = y2 + features;
-    const float* x0 = xs + size_t(i) * x_stride;
-    for (int k = 0; k < in; ++k) {
-      const float a0 = x0[k], a1 = x0[x_stride + k], a2 = x0[2 * x_stride + k], a3 = x0[3 * x_stride + k];
-      const float* w = weight.data + size_t(k) * features;
-      for (int o = 0; o < features; ++o) {
-        y0[o] += a0 * w[o];
-        y1[o] += a1 * w[o];
-        y2[o] += a2 * w[o];
-        y3[o] += a3 * w[o];
-      }
-    }
-  }
-  for (; i < rows; ++i) {
-    float* y = out.data() + size_t(i) * features;
-    const float* xi = xs + size_t(i) * x_stride;
-    for (int k = 0; k < in; ++k) {
-      const float a = xi[k];
-      const float* w = weight.data + size_t(k) * features;
-      for (int o = 0; o < features; ++o) y[o] += a * w[o];
-    }
-  }
+  for (; i + 4 <= rows; i += 4)  // four rows share each pass over W
+    linear_rows<4, 8>(x.data() + i * x_stride, x_stride, weight, b, out.data() + size_t(i) * weight.cols);
+  for (; i < rows; ++i)  // a lone row (every decode step): wide tiles stream W's rows
+    linear_rows<1, 32>(x.data() + i * x_stride, x_stride, weight, b, out.data() + size_t(i) * weight.cols);
 }
 
 void layer_norm(Matrix& x, const TensorView& weight, const TensorView& bias, float eps) {
