@@ -1,5 +1,6 @@
 #include "attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -8,9 +9,20 @@
 
 namespace attnviz {
 
+namespace {
+
+// Writes one head's rows of `m` where `out` says; nothing when it says nowhere.
+void copy_rows(const Matrix& m, const WeightsOut& out, int head) {
+  if (!out.data) return;
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    Eigen::Map<RowVector>(out.data + head * out.head_stride + i * out.row_stride, m.cols()) = m.row(i);
+}
+
+}  // namespace
+
 void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
             const Eigen::Ref<const Matrix>& v, int nhead, const AttentionMask& mask,
-            Matrix& context, const WeightsOut& weights) {
+            Matrix& context, const AttentionRecord& record) {
   const Eigen::Index queries = q.rows(), keys = k.rows(), d = q.cols();
   const Eigen::Index head_dim = d / nhead;
   // PyTorch divides q by sqrt(head_dim) before the product.
@@ -32,31 +44,56 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
       }
     }
     if (mask.additive) scores += *mask.additive;
-    for (Eigen::Index i = 0; i < queries; ++i) {
-      for (Eigen::Index j = 0; j < keys; ++j) {
-        const bool hidden = (mask.causal && j > mask.query_offset + i) ||
-                            (mask.key_padding && mask.key_padding[j]);
-        if (hidden) scores(i, j) = minus_inf;
+    auto hidden = [&](Eigen::Index i, Eigen::Index j) {
+      return (mask.causal && j > mask.query_offset + i) || (mask.key_padding && mask.key_padding[j]);
+    };
+    for (Eigen::Index i = 0; i < queries; ++i)
+      for (Eigen::Index j = 0; j < keys; ++j)
+        if (hidden(i, j)) scores(i, j) = minus_inf;
+    copy_rows(scores, record.scores, h);
+    const Ablation ablation = record.ablation ? record.ablation[h] : Ablation::kNone;
+    if (ablation == Ablation::kUniform) {
+      for (Eigen::Index i = 0; i < queries; ++i) {
+        Eigen::Index allowed = 0;
+        for (Eigen::Index j = 0; j < keys; ++j) allowed += !hidden(i, j);
+        for (Eigen::Index j = 0; j < keys; ++j) scores(i, j) = hidden(i, j) ? 0.0f : 1.0f / allowed;
       }
+    } else {
+      softmax_rows(scores);
     }
-    softmax_rows(scores);
     // context_h = weights v_h, as rows of v scaled and added in key order.
     for (Eigen::Index i = 0; i < queries; ++i) {
       float* out = &context(i, h * head_dim);
       for (Eigen::Index e = 0; e < head_dim; ++e) out[e] = 0.0f;
+      if (ablation == Ablation::kZero) continue;
       for (Eigen::Index j = 0; j < keys; ++j) {
         const float p = scores(i, j);
         const float* vj = v.data() + j * v.outerStride() + h * head_dim;
         for (Eigen::Index e = 0; e < head_dim; ++e) out[e] += p * vj[e];
       }
     }
-    if (weights.data) {
-      for (Eigen::Index i = 0; i < queries; ++i) {
-        float* row = weights.data + h * weights.head_stride + i * weights.row_stride;
-        Eigen::Map<RowVector>(row, keys) = scores.row(i);
-      }
-    }
+    copy_rows(scores, record.weights, h);
   }
+}
+
+void value_norms(const Eigen::Ref<const Matrix>& v, const TensorView& out_proj_weight, int nhead,
+                 int first_key, const WeightsOut& out) {
+  if (!out.data) return;
+  const int d = static_cast<int>(v.cols()), head_dim = d / nhead;
+  std::vector<double> projected(static_cast<size_t>(d));
+  for (int h = 0; h < nhead; ++h)
+    for (Eigen::Index j = 0; j < v.rows(); ++j) {
+      // v_j^h [1 x head_dim] times W_O's rows for this head [head_dim x d] (input-major).
+      std::fill(projected.begin(), projected.end(), 0.0);
+      for (int e = 0; e < head_dim; ++e) {
+        const float a = v(j, h * head_dim + e);
+        const float* w = out_proj_weight.data + size_t(h * head_dim + e) * d;
+        for (int o = 0; o < d; ++o) projected[o] += double(a) * w[o];
+      }
+      double squares = 0;
+      for (double p : projected) squares += p * p;
+      out.data[h * out.head_stride + first_key + j] = static_cast<float>(std::sqrt(squares));
+    }
 }
 
 TensorView in_proj_weight_block(const AttentionWeights& w, int index) {
@@ -71,12 +108,13 @@ TensorView in_proj_bias_block(const AttentionWeights& w, int index) {
 
 void multihead_attention(const AttentionWeights& w, const Eigen::Ref<const Matrix>& query,
                          const Eigen::Ref<const Matrix>& key_value, int nhead,
-                         const AttentionMask& mask, Matrix& out, const WeightsOut& weights) {
+                         const AttentionMask& mask, Matrix& out, const AttentionRecord& record) {
   Matrix q, k, v, context;
   linear(query, in_proj_weight_block(w, 0), in_proj_bias_block(w, 0), q);
   linear(key_value, in_proj_weight_block(w, 1), in_proj_bias_block(w, 1), k);
   linear(key_value, in_proj_weight_block(w, 2), in_proj_bias_block(w, 2), v);
-  attend(q, k, v, nhead, mask, context, weights);
+  value_norms(v, w.out_proj.weight, nhead, 0, record.value_norms);
+  attend(q, k, v, nhead, mask, context, record);
   linear(context, w.out_proj.weight, w.out_proj.bias, out);
 }
 

@@ -28,11 +28,33 @@ struct WeightsOut {
   size_t row_stride = 0;
 };
 
+// An intervention on one head, done inside the forward pass so the rest of the model sees it.
+enum class Ablation : uint8_t {
+  kNone,
+  kZero,     // the head's output is zero: it contributes nothing to out_proj
+  kUniform,  // the head attends uniformly over the keys its mask allows
+};
+
+// What a caller wants from one attention call besides its output. Every field is optional.
+struct AttentionRecord {
+  WeightsOut weights;               // post-softmax weights, as PyTorch returns them
+  WeightsOut scores;                // pre-softmax q.k / sqrt(head_dim) (+ mask); masked: -inf
+  WeightsOut value_norms;           // [head][key] ||v_j^h W_O^h|| (Kobayashi et al. 2020);
+                                    // row_stride unused. Filled by the layer code.
+  const Ablation* ablation = nullptr;  // [nhead]
+};
+
 // q: [Tq x d] (not yet scaled), k, v: [S x d], with the heads side by side in the columns.
 // context: [Tq x d], the heads' outputs concatenated, before out_proj.
 void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
             const Eigen::Ref<const Matrix>& v, int nhead, const AttentionMask& mask,
-            Matrix& context, const WeightsOut& weights);
+            Matrix& context, const AttentionRecord& record);
+
+// The norm each key's value vector has after the head's slice of out_proj: for head h and
+// key j, ||v_j^h W_O[h rows]|| (bias left out), which scales a_ij into the size of what the
+// head actually adds. v: [keys x d]; written for keys first_key.. first_key + v.rows() - 1.
+void value_norms(const Eigen::Ref<const Matrix>& v, const TensorView& out_proj_weight, int nhead,
+                 int first_key, const WeightsOut& out);
 
 // The q, k and v blocks of the packed in_proj_weight / in_proj_bias (index 0, 1, 2).
 TensorView in_proj_weight_block(const AttentionWeights& w, int index);
@@ -42,6 +64,6 @@ TensorView in_proj_bias_block(const AttentionWeights& w, int index);
 // query: [Tq x d], key_value: [S x d], out: [Tq x d].
 void multihead_attention(const AttentionWeights& w, const Eigen::Ref<const Matrix>& query,
                          const Eigen::Ref<const Matrix>& key_value, int nhead,
-                         const AttentionMask& mask, Matrix& out, const WeightsOut& weights);
+                         const AttentionMask& mask, Matrix& out, const AttentionRecord& record);
 
 }  // namespace attnviz

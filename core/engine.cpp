@@ -1,17 +1,18 @@
 #include "engine.h"
 
 #include <cstring>
+#include <limits>
 
 #include "ops.h"
 
 namespace attnviz {
 
-void AttentionTrace::reset(int new_layers, int new_heads, int new_rows, int new_cols) {
+void AttentionTrace::reset(int new_layers, int new_heads, int new_rows, int new_cols, float fill) {
   layers = new_layers;
   heads = new_heads;
   rows = new_rows;
   cols = new_cols;
-  data.assign(size_t(layers) * heads * rows * cols, 0.0f);
+  data.assign(size_t(layers) * heads * rows * cols, fill);
 }
 
 void AttentionTrace::shrink(int new_rows, int new_cols) {
@@ -35,6 +36,9 @@ Engine::Engine(const Model& model)
 Status Engine::run(std::string_view text, const RunOptions& options, RunResult& result) {
   try {
     result = RunResult();
+    set_ablations(options.ablations);
+    capture_scores_ = options.capture_scores;
+    capture_value_norms_ = options.capture_value_norms;
     const Encoded source = tokenizer_.encode_source(text);
     result.src_ids = source.ids;
     for (int id : source.ids) result.src_tokens.push_back(tokenizer_.source().token(id));
@@ -67,17 +71,58 @@ void Engine::embed(const TensorView& table, const int* ids, int count, int first
   }
 }
 
+AttentionRecord Engine::record_for(RunResult& result, AttentionKind kind, int layer, int row) const {
+  const int k = static_cast<int>(kind);
+  AttentionTrace& weights = kind == AttentionKind::kEncoderSelf ? result.encoder_self
+                            : kind == AttentionKind::kDecoderSelf ? result.decoder_self
+                                                                  : result.cross;
+  AttentionRecord record;
+  record.weights = weights.out(layer, row);
+  record.scores = result.scores[k].out(layer, row);
+  record.value_norms = result.value_norms[k].out(layer);
+  record.ablation = ablation_[k].empty() ? nullptr : ablation_[k].data() + size_t(layer) * model_.config.nhead;
+  return record;
+}
+
+void Engine::set_ablations(const std::vector<HeadAblation>& ablations) {
+  const Config& c = model_.config;
+  const int layers[3] = {c.num_encoder_layers, c.num_decoder_layers, c.num_decoder_layers};
+  const char* names[3] = {"encoder self-attention", "decoder self-attention", "cross-attention"};
+  for (auto& modes : ablation_) modes.clear();
+  for (const HeadAblation& a : ablations) {
+    const int k = static_cast<int>(a.kind);
+    if (layers[k] == 0) throw Error(std::string("ablation: the model has no ") + names[k]);
+    if (a.layer < 0 || a.layer >= layers[k])
+      throw Error("ablation: layer " + std::to_string(a.layer) + " is out of range (" + names[k] +
+                  " has " + std::to_string(layers[k]) + " layers)");
+    if (a.head < 0 || a.head >= c.nhead)
+      throw Error("ablation: head " + std::to_string(a.head) + " is out of range (" +
+                  std::to_string(c.nhead) + " heads)");
+    if (ablation_[k].empty()) ablation_[k].assign(size_t(layers[k]) * c.nhead, Ablation::kNone);
+    ablation_[k][size_t(a.layer) * c.nhead + a.head] = a.mode;
+  }
+}
+
 void Engine::encode(const std::vector<int>& ids, const uint8_t* padding, Matrix& x,
-                    AttentionTrace* trace) const {
+                    RunResult* record) const {
   const Config& c = model_.config;
   const int length = static_cast<int>(ids.size());
   embed(model_.src_embedding, ids.data(), length, 0, x);
-  if (trace) trace->reset(c.num_encoder_layers, c.nhead, length, length);
+  const int kind = static_cast<int>(AttentionKind::kEncoderSelf);
+  if (record) {
+    record->encoder_self.reset(c.num_encoder_layers, c.nhead, length, length);
+    if (capture_scores_) record->scores[kind].reset(c.num_encoder_layers, c.nhead, length, length);
+    if (capture_value_norms_) record->value_norms[kind].reset(c.num_encoder_layers, c.nhead, 1, length);
+  }
   AttentionMask mask;
   mask.causal = c.causal;
   mask.key_padding = padding;
-  for (int l = 0; l < c.num_encoder_layers; ++l)
-    encoder_layer_forward(model_.encoder[l], c, x, mask, trace ? trace->out(l) : WeightsOut{});
+  for (int l = 0; l < c.num_encoder_layers; ++l) {
+    AttentionRecord layer_record;
+    if (record) layer_record = record_for(*record, AttentionKind::kEncoderSelf, l, 0);
+    else if (!ablation_[kind].empty()) layer_record.ablation = ablation_[kind].data() + size_t(l) * c.nhead;
+    encoder_layer_forward(model_.encoder[l], c, x, mask, layer_record);
+  }
   if (c.encoder_norm)
     layer_norm(x, model_.encoder_norm.weight, model_.encoder_norm.bias, static_cast<float>(c.layer_norm_eps));
 }
@@ -100,7 +145,7 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
   const uint8_t* memory_padding = padding.empty() ? nullptr : padding.data();
 
   Matrix memory;  // [S x d]
-  encode(result.src_ids, memory_padding, memory, &result.encoder_self);
+  encode(result.src_ids, memory_padding, memory, &result);
   if (!options.decode) return;
 
   std::vector<int> forced;
@@ -117,6 +162,18 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
     prepare_decoder_cache(model_.decoder[l], c, memory, caches_[l]);
   result.decoder_self.reset(c.num_decoder_layers, c.nhead, max_steps, max_steps);
   result.cross.reset(c.num_decoder_layers, c.nhead, max_steps, src_len);
+  const int self_kind = static_cast<int>(AttentionKind::kDecoderSelf);
+  const int cross_kind = static_cast<int>(AttentionKind::kCross);
+  if (capture_scores_) {
+    // Each step writes its row up to itself: the keys after it stay masked (-inf).
+    result.scores[self_kind].reset(c.num_decoder_layers, c.nhead, max_steps, max_steps,
+                                   -std::numeric_limits<float>::infinity());
+    result.scores[cross_kind].reset(c.num_decoder_layers, c.nhead, max_steps, src_len);
+  }
+  if (capture_value_norms_) {
+    result.value_norms[self_kind].reset(c.num_decoder_layers, c.nhead, 1, max_steps);
+    result.value_norms[cross_kind].reset(c.num_decoder_layers, c.nhead, 1, src_len);
+  }
 
   // One decoder position per step; the cache holds every earlier position's keys/values.
   int token = specials.bos;
@@ -124,13 +181,10 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
   for (int step = 0; step < max_steps; ++step) {
     result.tgt_ids.push_back(token);
     embed(model_.tgt_embedding, &token, 1, step, x);
-    for (int l = 0; l < c.num_decoder_layers; ++l) {
-      WeightsOut self = result.decoder_self.out(l);
-      WeightsOut cross = result.cross.out(l);
-      self.data += size_t(step) * self.row_stride;
-      cross.data += size_t(step) * cross.row_stride;
-      decoder_layer_forward(model_.decoder[l], c, x, caches_[l], memory_padding, self, cross);
-    }
+    for (int l = 0; l < c.num_decoder_layers; ++l)
+      decoder_layer_forward(model_.decoder[l], c, x, caches_[l], memory_padding,
+                            record_for(result, AttentionKind::kDecoderSelf, l, step),
+                            record_for(result, AttentionKind::kCross, l, step));
     if (c.decoder_norm)
       layer_norm(x, model_.decoder_norm.weight, model_.decoder_norm.bias, static_cast<float>(c.layer_norm_eps));
     append_logits(x, result);
@@ -147,6 +201,11 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
   const int steps = static_cast<int>(result.tgt_ids.size());
   result.decoder_self.shrink(steps, steps);
   result.cross.shrink(steps, src_len);
+  if (capture_scores_) {
+    result.scores[self_kind].shrink(steps, steps);
+    result.scores[cross_kind].shrink(steps, src_len);
+  }
+  if (capture_value_norms_) result.value_norms[self_kind].shrink(1, steps);
   for (int id : result.tgt_ids) result.tgt_tokens.push_back(tokenizer_.target().token(id));
   result.output = tokenizer_.decode(result.output_ids);
 }
@@ -154,7 +213,7 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
 void Engine::run_causal_lm(const RunOptions& options, RunResult& result) {
   const Config& c = model_.config;
   Matrix x;  // [S x d]
-  encode(result.src_ids, nullptr, x, &result.encoder_self);
+  encode(result.src_ids, nullptr, x, &result);
   append_logits(x, result);
   const int vocab = static_cast<int>(model_.output_vocab().size());
   for (int r = 0; r < result.logit_rows; ++r)

@@ -19,16 +19,30 @@ struct AttentionTrace {
   int layers = 0, heads = 0, rows = 0, cols = 0;
   std::vector<float> data;
 
-  void reset(int layers, int heads, int rows, int cols);  // zero-filled
+  void reset(int layers, int heads, int rows, int cols, float fill = 0.0f);
   float* head(int layer, int h) { return data.data() + (size_t(layer) * heads + h) * rows * cols; }
   const float* head(int layer, int h) const {
     return data.data() + (size_t(layer) * heads + h) * rows * cols;
   }
   float at(int layer, int h, int query, int key) const { return head(layer, h)[size_t(query) * cols + key]; }
-  WeightsOut out(int layer) { return {head(layer, 0), size_t(rows) * cols, size_t(cols)}; }
+  // Where layer `layer` writes, starting at query row `row`; nowhere when the trace is empty.
+  WeightsOut out(int layer, int row = 0) {
+    if (empty()) return {};
+    return {head(layer, 0) + size_t(row) * cols, size_t(rows) * cols, size_t(cols)};
+  }
   bool empty() const { return layers == 0; }
   // Keeps the first `new_rows` x `new_cols` of every head, compacting in place.
   void shrink(int new_rows, int new_cols);
+};
+
+enum class AttentionKind { kEncoderSelf = 0, kDecoderSelf = 1, kCross = 2 };
+
+// Ablation of one head: zero its output, or make it attend uniformly.
+struct HeadAblation {
+  AttentionKind kind;
+  int layer;
+  int head;
+  Ablation mode;
 };
 
 struct RunOptions {
@@ -36,6 +50,9 @@ struct RunOptions {
   std::string target;
   int continuation = 0;         // causal LM: greedy tokens to add after the text
   bool decode = true;           // seq2seq: false runs the encoder only
+  std::vector<HeadAblation> ablations;  // done inside the forward pass, output and all
+  bool capture_scores = false;       // also record pre-softmax scores (RunResult::scores)
+  bool capture_value_norms = false;  // also record value norms (RunResult::value_norms)
 };
 
 struct RunResult {
@@ -51,6 +68,10 @@ struct RunResult {
   AttentionTrace encoder_self;              // [layers][heads][S][S]
   AttentionTrace decoder_self;              // [layers][heads][T][T]
   AttentionTrace cross;                     // [layers][heads][T][S]
+  // On request, indexed by AttentionKind: pre-softmax scores shaped as the weights, masked
+  // entries -inf; and value norms [layers][heads][1][keys].
+  AttentionTrace scores[3];
+  AttentionTrace value_norms[3];
   std::vector<float> logits;                // [logit_rows x vocab]
   int logit_rows = 0;
   std::vector<std::string> notices;         // e.g. the text was cut to fit max_len
@@ -74,12 +95,17 @@ class Engine {
              Matrix& out) const;
   // The encoder stack on ids (with its final norm); records attention when trace is given.
   void encode(const std::vector<int>& ids, const uint8_t* padding, Matrix& x,
-              AttentionTrace* trace) const;
+              RunResult* record) const;
+  // What layer `layer` of `kind` records into result (rows offset by `row`).
+  AttentionRecord record_for(RunResult& result, AttentionKind kind, int layer, int row) const;
+  void set_ablations(const std::vector<HeadAblation>& ablations);
   void append_logits(const Matrix& x, RunResult& result) const;
 
   const Model& model_;
   Tokenizer tokenizer_;
   std::vector<DecoderLayerCache> caches_;
+  std::vector<Ablation> ablation_[3];  // per kind: [layer * nhead + head]
+  bool capture_scores_ = false, capture_value_norms_ = false;
 };
 
 }  // namespace attnviz

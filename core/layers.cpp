@@ -34,9 +34,9 @@ void residual(Matrix& x, const LayerNormWeights& norm, const Config& config, Blo
 }  // namespace
 
 void encoder_layer_forward(const EncoderLayer& layer, const Config& config, Matrix& x,
-                           const AttentionMask& mask, const WeightsOut& self_weights) {
+                           const AttentionMask& mask, const AttentionRecord& self_record) {
   residual(x, layer.norm1, config, [&](const Matrix& in, Matrix& out) {
-    multihead_attention(layer.self_attn, in, in, config.nhead, mask, out, self_weights);
+    multihead_attention(layer.self_attn, in, in, config.nhead, mask, out, self_record);
   });
   residual(x, layer.norm2, config, [&](const Matrix& in, Matrix& out) {
     feed_forward(layer.linear1, layer.linear2, config, in, out);
@@ -55,7 +55,7 @@ void prepare_decoder_cache(const DecoderLayer& layer, const Config& config,
 
 void decoder_layer_forward(const DecoderLayer& layer, const Config& config, Matrix& x,
                            DecoderLayerCache& cache, const uint8_t* memory_padding,
-                           const WeightsOut& self_weights, const WeightsOut& cross_weights) {
+                           const AttentionRecord& self_record, const AttentionRecord& cross_record) {
   const int start = cache.length;
   const int rows = static_cast<int>(x.rows());
   residual(x, layer.norm1, config, [&](const Matrix& in, Matrix& out) {
@@ -66,11 +66,12 @@ void decoder_layer_forward(const DecoderLayer& layer, const Config& config, Matr
     linear(in, in_proj_weight_block(w, 2), in_proj_bias_block(w, 2), v);
     cache.self_keys.middleRows(start, rows) = k;
     cache.self_values.middleRows(start, rows) = v;
+    value_norms(v, w.out_proj.weight, config.nhead, start, self_record.value_norms);
     AttentionMask causal;
     causal.causal = true;
     causal.query_offset = start;
     attend(q, cache.self_keys.topRows(start + rows), cache.self_values.topRows(start + rows),
-           config.nhead, causal, context, self_weights);
+           config.nhead, causal, context, self_record);
     linear(context, w.out_proj.weight, w.out_proj.bias, out);
   });
   cache.length = start + rows;
@@ -80,8 +81,10 @@ void decoder_layer_forward(const DecoderLayer& layer, const Config& config, Matr
     linear(in, in_proj_weight_block(w, 0), in_proj_bias_block(w, 0), q);
     AttentionMask padding;
     padding.key_padding = memory_padding;
+    if (start == 0)
+      value_norms(cache.memory_values, w.out_proj.weight, config.nhead, 0, cross_record.value_norms);
     attend(q, cache.memory_keys, cache.memory_values, config.nhead, padding, context,
-           cross_weights);
+           cross_record);
     linear(context, w.out_proj.weight, w.out_proj.bias, out);
   });
   residual(x, layer.norm3, config, [&](const Matrix& in, Matrix& out) {

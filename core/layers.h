@@ -12,7 +12,7 @@ namespace attnviz {
 
 // One encoder layer over the whole sequence, in place. x: [S x d].
 void encoder_layer_forward(const EncoderLayer& layer, const Config& config, Matrix& x,
-                           const AttentionMask& mask, const WeightsOut& self_weights);
+                           const AttentionMask& mask, const AttentionRecord& self_record);
 
 // Keys and values one decoder layer has seen: its own past positions (the cache that keeps
 // greedy decoding linear in the output length) and the encoder memory's, computed once.
@@ -28,9 +28,10 @@ void prepare_decoder_cache(const DecoderLayer& layer, const Config& config,
 
 // The decoder layer on rows at positions cache.length.. cache.length + rows - 1, in place.
 // Each row sees itself and the positions before it (the causal mask), and all of memory but
-// the keys memory_padding marks. x: [rows x d]. Weight rows are written for these queries.
+// the keys memory_padding marks. x: [rows x d]. Records get these queries' rows (and, for
+// value norms, the new keys; the memory's on the first call).
 void decoder_layer_forward(const DecoderLayer& layer, const Config& config, Matrix& x,
                            DecoderLayerCache& cache, const uint8_t* memory_padding,
-                           const WeightsOut& self_weights, const WeightsOut& cross_weights);
+                           const AttentionRecord& self_record, const AttentionRecord& cross_record);
 
 }  // namespace attnviz

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine.h"
 #include "ops.h"
@@ -44,7 +45,7 @@ TEST(Engine, GreedyWithCacheEqualsWholeSequenceRecompute) {
     AttentionTrace enc;
     enc.reset(c.num_encoder_layers, c.nhead, memory.rows(), memory.rows());
     for (int l = 0; l < c.num_encoder_layers; ++l)
-      encoder_layer_forward(model.encoder[l], c, memory, {}, enc.out(l));
+      encoder_layer_forward(model.encoder[l], c, memory, {}, AttentionRecord{enc.out(l)});
     if (c.encoder_norm) layer_norm(memory, model.encoder_norm.weight, model.encoder_norm.bias, float(c.layer_norm_eps));
     for (int t = 0; t < steps; ++t)
       x.row(t) = model.tgt_embedding.matrix().row(greedy.tgt_ids[t]) * float(c.embed_scale) +
@@ -55,7 +56,7 @@ TEST(Engine, GreedyWithCacheEqualsWholeSequenceRecompute) {
     for (int l = 0; l < c.num_decoder_layers; ++l) {
       DecoderLayerCache cache;
       prepare_decoder_cache(model.decoder[l], c, memory, cache);
-      decoder_layer_forward(model.decoder[l], c, x, cache, nullptr, self.out(l), cross.out(l));
+      decoder_layer_forward(model.decoder[l], c, x, cache, nullptr, AttentionRecord{self.out(l)}, AttentionRecord{cross.out(l)});
     }
     for (size_t i = 0; i < enc.data.size(); ++i) EXPECT_NEAR(enc.data[i], greedy.encoder_self.data[i], 1e-6);
     ASSERT_EQ(self.data.size(), greedy.decoder_self.data.size());
@@ -209,6 +210,52 @@ TEST(Engine, CausalLmPredictsEveryPositionAndContinues) {
   const bool ended = r.output_ids.back() == model.tokenizer.specials.eos;
   EXPECT_TRUE(ended || r.output_ids.size() == 8u);
   EXPECT_EQ(r.notices.size(), 1u);
+}
+
+}  // namespace
+}  // namespace attnviz
+
+namespace attnviz {
+namespace {
+
+TEST(Engine, AblationsAreCheckedAndApplied) {
+  Model model;
+  load(model, seq2seq());
+  Engine engine(model);
+  RunOptions options;
+  options.ablations = {{AttentionKind::kCross, 2, 0, Ablation::kZero}};
+  RunResult r;
+  EXPECT_EQ(engine.run("abc", options, r).message,
+            "ablation: layer 2 is out of range (cross-attention has 2 layers)");
+  options.ablations = {{AttentionKind::kEncoderSelf, 0, 2, Ablation::kZero}};
+  EXPECT_EQ(engine.run("abc", options, r).message, "ablation: head 2 is out of range (2 heads)");
+
+  options.ablations = {{AttentionKind::kEncoderSelf, 1, 1, Ablation::kUniform}};
+  ASSERT_TRUE(engine.run("abc", options, r).ok);
+  for (int q = 0; q < 4; ++q)
+    for (int k = 0; k < 4; ++k) EXPECT_EQ(r.encoder_self.at(1, 1, q, k), 0.25f);
+  RunResult plain;
+  ASSERT_TRUE(engine.run("abc", {}, plain).ok);
+  EXPECT_EQ(plain.encoder_self.at(0, 0, 0, 0), r.encoder_self.at(0, 0, 0, 0));  // layer 0 untouched
+  EXPECT_NE(plain.cross.data, r.cross.data);                                    // downstream moved
+}
+
+TEST(Engine, ScoresAndValueNormsOnRequest) {
+  Model model;
+  load(model, seq2seq());
+  Engine engine(model);
+  RunResult r;
+  ASSERT_TRUE(engine.run("abc", {}, r).ok);
+  for (const auto& trace : r.scores) EXPECT_TRUE(trace.empty());
+  RunOptions options;
+  options.capture_scores = options.capture_value_norms = true;
+  ASSERT_TRUE(engine.run("abc", options, r).ok);
+  const int t = static_cast<int>(r.tgt_ids.size());
+  EXPECT_EQ(r.scores[1].rows, t);
+  EXPECT_EQ(r.value_norms[2].cols, 4);  // cross: one norm per source token
+  EXPECT_EQ(r.value_norms[1].cols, t);
+  for (int q = 0; q + 1 < t; ++q) EXPECT_TRUE(std::isinf(r.scores[1].at(0, 0, q, q + 1)));
+  for (float norm : r.value_norms[0].data) EXPECT_GT(norm, 0.0f);
 }
 
 }  // namespace

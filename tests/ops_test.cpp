@@ -138,7 +138,7 @@ void expect_attention_matches(int tq, int s, int d, int nhead, const AttentionMa
   const Matrix expected = naive_attention(q, k, v, nhead, mask, expected_weights);
   std::vector<float> trace(size_t(nhead) * tq * s, -1.0f);
   Matrix context;
-  attend(q, k, v, nhead, mask, context, WeightsOut{trace.data(), size_t(tq) * s, size_t(s)});
+  attend(q, k, v, nhead, mask, context, AttentionRecord{WeightsOut{trace.data(), size_t(tq) * s, size_t(s)}});
   EXPECT_LT((context - expected).cwiseAbs().maxCoeff(), 1e-5);
   for (int h = 0; h < nhead; ++h)
     for (int i = 0; i < tq; ++i)

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "engine.h"
 #include "test_models.h"
@@ -70,6 +71,41 @@ void expect_trace(const AttentionTrace& trace, const json& attention, const char
   EXPECT_LE(max_abs_diff(trace.data, expected), kAttentionTolerance);
 }
 
+// Pre-softmax scores and value norms can be larger than weights; masked scores are null in
+// the fixture (JSON has no -inf) and -inf here.
+constexpr double kDetailTolerance = 1e-4;
+
+void expect_details(const RunResult& r, const json& c) {
+  const char* kinds[3] = {"encoder_self", "decoder_self", "cross"};
+  for (int k = 0; k < 3; ++k) {
+    SCOPED_TRACE(kinds[k]);
+    if (!c.at("scores").contains(kinds[k])) continue;
+    const json& scores = c.at("scores").at(kinds[k]).at("data");
+    ASSERT_EQ(r.scores[k].data.size(), scores.size());
+    double worst = 0;
+    for (size_t i = 0; i < scores.size(); ++i) {
+      if (scores[i].is_null()) EXPECT_TRUE(std::isinf(r.scores[k].data[i]) && r.scores[k].data[i] < 0);
+      else worst = std::max(worst, std::abs(double(r.scores[k].data[i]) - scores[i].get<double>()));
+    }
+    EXPECT_LE(worst, kDetailTolerance);
+    const json& norms = c.at("value_norms").at(kinds[k]);
+    EXPECT_EQ(norms.at("shape"), json({r.value_norms[k].layers, r.value_norms[k].heads, 1, r.value_norms[k].cols}));
+    EXPECT_LE(max_abs_diff(r.value_norms[k].data, norms), kDetailTolerance);
+  }
+}
+
+std::vector<HeadAblation> read_ablations(const json& c) {
+  std::vector<HeadAblation> ablations;
+  if (!c.contains("ablations")) return ablations;
+  const std::map<std::string, AttentionKind> kinds = {{"encoder_self", AttentionKind::kEncoderSelf},
+                                                      {"decoder_self", AttentionKind::kDecoderSelf},
+                                                      {"cross", AttentionKind::kCross}};
+  for (const json& a : c.at("ablations"))
+    ablations.push_back({kinds.at(a.at("kind").get<std::string>()), a.at("layer").get<int>(),
+                         a.at("head").get<int>(), a.at("mode") == "zero" ? Ablation::kZero : Ablation::kUniform});
+  return ablations;
+}
+
 class Parity : public ::testing::TestWithParam<Fixture> {};
 
 TEST_P(Parity, AttentionLogitsAndTokensEqualPyTorch) {
@@ -88,6 +124,8 @@ TEST_P(Parity, AttentionLogitsAndTokensEqualPyTorch) {
       options.target = c.at("target").get<std::string>();
     }
     if (c.contains("continue")) options.continuation = c.at("continue").get<int>();
+    options.ablations = read_ablations(c);
+    options.capture_scores = options.capture_value_norms = c.contains("scores");
     RunResult r;
     const Status ran = engine.run(c.at("text").get<std::string>(), options, r);
     ASSERT_TRUE(ran.ok) << ran.message;
@@ -103,6 +141,7 @@ TEST_P(Parity, AttentionLogitsAndTokensEqualPyTorch) {
     const int vocab = static_cast<int>(model.output_vocab().size());
     EXPECT_EQ(c.at("logits").at("shape"), json({r.logit_rows, vocab}));
     EXPECT_LE(max_abs_diff(r.logits, c.at("logits")), kLogitTolerance);
+    if (c.contains("scores")) expect_details(r, c);
   }
 }
 

@@ -59,19 +59,22 @@ def recorded_attention(model):
     sites = _sites(model)
     store = {kind: {} for kind, *_ in sites}
     result = {}
-    patched = []
+    patched = []  # (module, the forward it had as an instance attribute, if any)
     for kind, i, layer, attr, own in sites:
         if _keeps_own(layer):
             setattr(layer, own, None)
         else:
             mha = getattr(layer, attr)
+            patched.append((mha, mha.__dict__.get("forward")))
             mha.forward = _recording(mha.forward, store[kind], i)
-            patched.append(mha)
     try:
         yield result
     finally:
-        for mha in patched:
-            del mha.forward
+        for mha, previous in patched:  # restore, keeping an outer patch (attnviz_probe) in place
+            if previous is None:
+                del mha.forward
+            else:
+                mha.forward = previous
     for kind, i, layer, attr, own in sites:
         if _keeps_own(layer):
             store[kind][i] = getattr(layer, own)

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 import attnviz_export
+from attnviz_probe import details, probed
 from attnviz_reference import causal_lm_case, peakedness, seq2seq_case
 from attnviz_tokenize import Tokenizer
 from fixture_models import CausalLM, EncDecModel, TransformerWithParts
@@ -191,6 +192,40 @@ FIXTURES = [
 ]
 
 
+# Cases run with tools/attnviz_probe.py: head ablations, and the pre-softmax scores and value
+# norms every such case also records. name -> [(text, target or continue, ablations)]
+PROBED_CASES = {
+    "s2s_seed_small": [
+        ("glove", None, []),
+        ("glove", None, [{"kind": "cross", "layer": 1, "head": 2, "mode": "zero"},
+                         {"kind": "encoder_self", "layer": 0, "head": 5, "mode": "uniform"}]),
+        ("apple", "appleyay", [{"kind": "decoder_self", "layer": 0, "head": 1, "mode": "uniform"}]),
+    ],
+    "s2s_words_preln_gelu_h4": [
+        ("the cat sat", None, [{"kind": "cross", "layer": 0, "head": 3, "mode": "uniform"},
+                               {"kind": "encoder_self", "layer": 0, "head": 0, "mode": "zero"}]),
+    ],
+    "lm_learned_h1": [
+        ("abcab", 3, [{"kind": "encoder_self", "layer": 1, "head": 0, "mode": "zero"}]),
+        ("abcab", 3, [{"kind": "encoder_self", "layer": 2, "head": 0, "mode": "uniform"}]),
+    ],
+}
+
+
+def probed_case(model, tok, seq2seq, text, arg, ablations):
+    """A case under ablation, with scores and value norms of the reported pass: the last
+    forward for seq2seq (the teacher-forced pass after greedy), the first for a causal LM
+    (its continuation runs after)."""
+    with probed(model, ablations) as logs:
+        if seq2seq:
+            case, margin = seq2seq_case(model, tok, text, arg)
+        else:
+            case, margin = causal_lm_case(model, tok, text, arg)
+    case["ablations"] = ablations
+    case.update(details(logs, -1 if seq2seq else 0))
+    return case, margin
+
+
 def build_fixture(out_dir, name, builder, seed, description, cases):
     """Writes one fixture's two files; returns a one-line summary."""
     start = time.time()
@@ -209,6 +244,11 @@ def build_fixture(out_dir, name, builder, seed, description, cases):
         results.append(case)
         margins.append(margin)
         peaks.append(peakedness(case))
+    seq2seq = doc["config"]["architecture"] == "seq2seq"
+    for text, arg, ablations in PROBED_CASES.get(name, []):
+        case, margin = probed_case(model, tok, seq2seq, text, arg, ablations)
+        results.append(case)
+        margins.append(margin)
     if min(margins) < MIN_MARGIN:
         raise RuntimeError(f"{name}: an argmax hangs on a near-tie (gap {min(margins):.2g}); "
                            "change the seed or the inputs")
