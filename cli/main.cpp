@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "engine.h"
 #include "report.h"
@@ -17,6 +18,8 @@ constexpr int kUsageOrInputError = 2;
 const char* kUsage =
     "usage:\n"
     "  attnviz run   --weights FILE --text TEXT [--target TEXT] [--continue N] [--format json|csv]\n"
+    "                [--ablate KIND:LAYER:HEAD[:zero|uniform]]... [--scores] [--value-norms]\n"
+    "                KIND: encoder_self, decoder_self or cross; layers and heads count from 0\n"
     "  attnviz info  --weights FILE\n"
     "  attnviz check --weights FILE\n";
 
@@ -34,6 +37,33 @@ bool read_file(const std::string& path, std::string& text) {
   return true;
 }
 
+// "cross:1:3:zero" -> {kCross, 1, 3, kZero}; the mode defaults to zero.
+bool parse_ablation(const std::string& spec, attnviz::HeadAblation& out) {
+  std::vector<std::string> parts;
+  std::stringstream in(spec);
+  for (std::string part; std::getline(in, part, ':');) parts.push_back(part);
+  if (parts.size() < 3 || parts.size() > 4) return false;
+  const std::map<std::string, attnviz::AttentionKind> kinds = {
+      {"encoder_self", attnviz::AttentionKind::kEncoderSelf},
+      {"decoder_self", attnviz::AttentionKind::kDecoderSelf},
+      {"cross", attnviz::AttentionKind::kCross}};
+  if (!kinds.count(parts[0])) return false;
+  const std::string mode = parts.size() == 4 ? parts[3] : "zero";
+  if (mode != "zero" && mode != "uniform") return false;
+  try {
+    size_t used = 0;
+    out.layer = std::stoi(parts[1], &used);
+    if (used != parts[1].size()) return false;
+    out.head = std::stoi(parts[2], &used);
+    if (used != parts[2].size()) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  out.kind = kinds.at(parts[0]);
+  out.mode = mode == "zero" ? attnviz::Ablation::kZero : attnviz::Ablation::kUniform;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,13 +76,22 @@ int main(int argc, char** argv) {
     return fail("unknown command \"" + command + "\"\n" + kUsage);
 
   std::map<std::string, std::string> flags;
+  std::vector<std::string> ablations;
   for (int i = 2; i < argc; i += 2) {
     const std::string flag = argv[i];
-    const bool known = flag == "--weights" || (command == "run" && (flag == "--text" || flag == "--target" ||
-                                                                     flag == "--format" || flag == "--continue"));
+    const bool run = command == "run";
+    if (run && (flag == "--scores" || flag == "--value-norms")) {  // switches take no value
+      flags[flag] = "1";
+      --i;
+      continue;
+    }
+    const bool known = flag == "--weights" || (run && (flag == "--text" || flag == "--target" ||
+                                                       flag == "--format" || flag == "--continue" ||
+                                                       flag == "--ablate"));
     if (!known) return fail("unknown option \"" + flag + "\" for " + command);
     if (i + 1 >= argc) return fail("option " + flag + " needs a value");
-    flags[flag] = argv[i + 1];
+    if (flag == "--ablate") ablations.push_back(argv[i + 1]);
+    else flags[flag] = argv[i + 1];
   }
   if (!flags.count("--weights")) return fail("missing --weights FILE");
 
@@ -91,6 +130,15 @@ int main(int argc, char** argv) {
     }
     if (options.continuation < 0) return fail("--continue must be >= 0");
   }
+  for (const std::string& spec : ablations) {
+    attnviz::HeadAblation ablation;
+    if (!parse_ablation(spec, ablation))
+      return fail("--ablate " + spec + ": expected KIND:LAYER:HEAD[:zero|uniform], KIND one of "
+                  "encoder_self, decoder_self, cross");
+    options.ablations.push_back(ablation);
+  }
+  options.capture_scores = flags.count("--scores") > 0;
+  options.capture_value_norms = flags.count("--value-norms") > 0;
   attnviz::Engine engine(model);
   attnviz::RunResult result;
   const attnviz::Status ran = engine.run(flags["--text"], options, result);

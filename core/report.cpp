@@ -73,6 +73,11 @@ nlohmann::json result_json(const RunResult& result, bool seq2seq, bool nested_at
   if (!result.decoder_self.empty()) attention["decoder_self"] = render(result.decoder_self);
   if (!result.cross.empty()) attention["cross"] = render(result.cross);
   out["attention"] = std::move(attention);
+  const char* kinds[3] = {"encoder_self", "decoder_self", "cross"};
+  for (int k = 0; k < 3; ++k) {
+    if (!result.scores[k].empty()) out["scores"][kinds[k]] = render(result.scores[k]);
+    if (!result.value_norms[k].empty()) out["value_norms"][kinds[k]] = render(result.value_norms[k]);
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@ namespace attnviz {
 // With nested_attention, "attention" holds {"encoder_self", "decoder_self", "cross"} nested
 // [layer][head][query][key]; otherwise each kind's dimensions {"layers", "heads", "rows",
 // "cols"} only (the binding hands the floats over as views). Absent kinds are omitted.
+// Captured scores and value norms come the same way under "scores" and "value_norms".
 nlohmann::json result_json(const RunResult& result, bool seq2seq, bool nested_attention = true);
 
 // One row per weight: kind,layer,head,query,key,query_token,key_token,weight.

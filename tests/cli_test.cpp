@@ -175,3 +175,35 @@ TEST(CliParity, CommittedFixturesThroughTheCli) {
 }
 
 }  // namespace
+
+namespace {
+
+// Ablation through the CLI gives the output PyTorch gave under the same ablation.
+TEST(CliParity, AblationMatchesThePyTorchFixture) {
+  const fs::path dir = fs::path(ATTNVIZ_SOURCE_DIR) / "tests" / "fixtures";
+  const json fixture = json::parse(attnviz::testing::read_text((dir / "s2s_seed_small.expected.json").string()));
+  int checked = 0;
+  for (const json& c : fixture["cases"]) {
+    if (!c.contains("ablations") || c["ablations"].empty() || c["target"].is_string()) continue;
+    std::vector<std::string> args = {"run", "--weights", (dir / "s2s_seed_small.weights.json").string(),
+                                     "--text", c["text"].get<std::string>(), "--scores", "--value-norms"};
+    for (const json& a : c["ablations"]) {
+      args.push_back("--ablate");
+      args.push_back(a["kind"].get<std::string>() + ":" + std::to_string(a["layer"].get<int>()) + ":" +
+                     std::to_string(a["head"].get<int>()) + ":" + a["mode"].get<std::string>());
+    }
+    const Outcome o = run_cli(args);
+    ASSERT_EQ(o.status, 0) << o.err;
+    const json r = json::parse(o.out);
+    EXPECT_EQ(r["output"], c["output"]);
+    EXPECT_EQ(r["output_ids"], c["output_ids"]);
+    EXPECT_TRUE(r["scores"].contains("cross"));
+    EXPECT_TRUE(r["value_norms"].contains("encoder_self"));
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
+  EXPECT_EQ(run_cli({"run", "--weights", (dir / "s2s_seed_small.weights.json").string(), "--text", "pig",
+                     "--ablate", "cross:0:x"}).status, 2);
+}
+
+}  // namespace

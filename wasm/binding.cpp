@@ -17,6 +17,7 @@ namespace {
 struct Session {
   attnviz::Model model;
   std::unique_ptr<attnviz::Engine> engine;
+  attnviz::RunOptions probes;  // ablations and captures, kept for every later run
   attnviz::RunResult result;
   std::string text;  // the last JSON handed to JS, kept alive until the next call
 };
@@ -91,7 +92,7 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_run(int handle, const char* text, int t
   Session* s = find(handle);
   if (!s) return nullptr;
   try {
-    attnviz::RunOptions options;
+    attnviz::RunOptions options = s->probes;
     options.teacher_forced = has_target != 0;
     if (options.teacher_forced) options.target.assign(target, size_t(target_length));
     options.continuation = continuation;
@@ -118,7 +119,7 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_encode(int handle, const char* text, in
   Session* s = find(handle);
   if (!s) return nullptr;
   try {
-    attnviz::RunOptions options;
+    attnviz::RunOptions options = s->probes;
     options.decode = false;
     const attnviz::Status status =
         s->engine->run(std::string_view(text, size_t(text_length)), options, s->result);
@@ -146,6 +147,48 @@ EMSCRIPTEN_KEEPALIVE const float* attnviz_attention(int handle, int kind) {
 EMSCRIPTEN_KEEPALIVE const float* attnviz_logits(int handle) {
   Session* s = find(handle);
   return s && !s->result.logits.empty() ? s->result.logits.data() : nullptr;
+}
+
+// Head ablations for every later run: `count` quadruples (kind 0..2, layer, head, mode:
+// 1 zero, 2 uniform). count 0 clears them. Checked on the next run.
+EMSCRIPTEN_KEEPALIVE int attnviz_set_ablations(int handle, const int* quads, int count) {
+  Session* s = find(handle);
+  if (!s) return 0;
+  s->probes.ablations.clear();
+  for (int i = 0; i < count; ++i) {
+    const int* q = quads + 4 * i;
+    if (q[0] < 0 || q[0] > 2 || (q[3] != 1 && q[3] != 2)) {
+      last_error = "ablation: kind must be 0..2 and mode 1 (zero) or 2 (uniform)";
+      s->probes.ablations.clear();
+      return 0;
+    }
+    s->probes.ablations.push_back({static_cast<attnviz::AttentionKind>(q[0]), q[1], q[2],
+                                   q[3] == 1 ? attnviz::Ablation::kZero : attnviz::Ablation::kUniform});
+  }
+  return 1;
+}
+
+// Whether later runs also record pre-softmax scores and value norms.
+EMSCRIPTEN_KEEPALIVE int attnviz_set_captures(int handle, int scores, int value_norms) {
+  Session* s = find(handle);
+  if (!s) return 0;
+  s->probes.capture_scores = scores != 0;
+  s->probes.capture_value_norms = value_norms != 0;
+  return 1;
+}
+
+// The last run's pre-softmax scores of one kind (shaped as its attention; masked: -inf), or
+// its value norms ([layers][heads][1][keys]); null when not captured.
+EMSCRIPTEN_KEEPALIVE const float* attnviz_scores(int handle, int kind) {
+  Session* s = find(handle);
+  if (!s || kind < 0 || kind > 2 || s->result.scores[kind].empty()) return nullptr;
+  return s->result.scores[kind].data.data();
+}
+
+EMSCRIPTEN_KEEPALIVE const float* attnviz_value_norms(int handle, int kind) {
+  Session* s = find(handle);
+  if (!s || kind < 0 || kind > 2 || s->result.value_norms[kind].empty()) return nullptr;
+  return s->result.value_norms[kind].data.data();
 }
 
 EMSCRIPTEN_KEEPALIVE void attnviz_dispose(int handle) { sessions.erase(handle); }
