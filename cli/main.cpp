@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   if (command != "run" && command != "info" && command != "check")
-    return fail("unknown command \"" + command + "\"\n" + kUsage);
+    return fail("unknown command \"" + command + "\" (attnviz --help lists them)");
 
   std::map<std::string, std::string> flags;
   std::vector<std::string> ablations;
