@@ -30,17 +30,20 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
   const float minus_inf = -std::numeric_limits<float>::infinity();
   context.resize(queries, d);
   Matrix scores(queries, keys);
-  std::vector<float> scaled_q(static_cast<size_t>(head_dim));
+  Matrix keys_t(head_dim, keys);  // k_h transposed: [head_dim x keys]
   for (int h = 0; h < nhead; ++h) {
-    // scores = (q_h / sqrt(head_dim)) k_h^T, each dot product summed in order.
+    for (Eigen::Index j = 0; j < keys; ++j)
+      for (Eigen::Index e = 0; e < head_dim; ++e) keys_t(e, j) = k(j, h * head_dim + e);
+    // scores = (q_h / sqrt(head_dim)) k_h^T. Each score sums its head_dim terms in order,
+    // and the keys side by side are independent lanes: scores[i, :] += q'[i, e] k_h^T[e, :].
     for (Eigen::Index i = 0; i < queries; ++i) {
       const float* qi = q.data() + i * q.outerStride() + h * head_dim;
-      for (Eigen::Index e = 0; e < head_dim; ++e) scaled_q[e] = qi[e] / scale;
-      for (Eigen::Index j = 0; j < keys; ++j) {
-        const float* kj = k.data() + j * k.outerStride() + h * head_dim;
-        float dot = 0.0f;
-        for (Eigen::Index e = 0; e < head_dim; ++e) dot += scaled_q[e] * kj[e];
-        scores(i, j) = dot;
+      float* row = &scores(i, 0);
+      for (Eigen::Index j = 0; j < keys; ++j) row[j] = 0.0f;
+      for (Eigen::Index e = 0; e < head_dim; ++e) {
+        const float a = qi[e] / scale;
+        const float* kt = &keys_t(e, 0);
+        for (Eigen::Index j = 0; j < keys; ++j) row[j] += a * kt[j];
       }
     }
     if (mask.additive) scores += *mask.additive;
