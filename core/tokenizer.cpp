@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_set>
 
 #include "error.h"
 
@@ -10,20 +11,33 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-// Length of the UTF-8 sequence starting at text[i], or 0 if it is malformed.
+// Length of the UTF-8 sequence starting at text[i], or 0 if it is malformed: a bad lead or
+// continuation byte, an overlong form, a surrogate (U+D800..U+DFFF) or past U+10FFFF.
 size_t utf8_length(std::string_view text, size_t i) {
   const unsigned char lead = static_cast<unsigned char>(text[i]);
-  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+  size_t length = lead < 0x80 ? 1 : (lead >= 0xC2 && lead <= 0xDF) ? 2 : (lead >> 4) == 0xE ? 3
+                : (lead >= 0xF0 && lead <= 0xF4) ? 4 : 0;
   if (length == 0 || i + length > text.size()) return 0;
   for (size_t k = 1; k < length; ++k)
     if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
+  const unsigned char second = length > 1 ? static_cast<unsigned char>(text[i + 1]) : 0;
+  if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second >= 0xA0) ||
+      (lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second >= 0x90))
+    return 0;
   return length;
 }
 
-// Shows a token in a message, control characters escaped.
+// Shows a token in a message, control characters escaped, a long one (a 10,000-character
+// word) cut after about 40 bytes at a character boundary.
 std::string quoted(const std::string& token) {
+  constexpr size_t kShown = 40;
   std::string out = "\"";
-  for (unsigned char c : token) {
+  for (size_t i = 0; i < token.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(token[i]);
+    if (out.size() > kShown && (c & 0xC0) != 0x80) {
+      out += "...";
+      break;
+    }
     if (c < 0x20 || c == 0x7F) {
       static const char* hex = "0123456789abcdef";
       out += "\\x";
@@ -83,12 +97,12 @@ std::vector<int> Tokenizer::lookup(const std::vector<std::string>& tokens, const
                                    const char* side) const {
   std::vector<int> ids;
   ids.reserve(tokens.size());
-  std::vector<std::string> unknown;
+  std::vector<std::string> unknown;          // in order of first appearance
+  std::unordered_set<std::string> seen_unknown;
   for (const std::string& token : tokens) {
     int id = vocab.id(token);
     if (id < 0 && config_.specials.unk >= 0) id = config_.specials.unk;
-    if (id < 0 && std::find(unknown.begin(), unknown.end(), token) == unknown.end())
-      unknown.push_back(token);
+    if (id < 0 && seen_unknown.insert(token).second) unknown.push_back(token);
     ids.push_back(id);
   }
   if (!unknown.empty()) {

@@ -133,6 +133,13 @@ Config read_config(const json& root, const LoadLimits& limits) {
   config.max_len = read_int(c, s, "max_len", 1, limits.max_len);
   config.max_output_len = read_int(c, s, "max_output_len", 1, config.max_len, &config.max_len);
   config.output_bias = read_bool(c, s, "output_bias", true);
+  const unsigned long long attention = 1ull * config.nhead * config.max_len * config.max_len *
+                                       (config.num_encoder_layers + 2ull * config.num_decoder_layers);
+  if (attention > limits.max_attention_floats)
+    throw Error("config: a run's attention (nhead x max_len^2 per encoder layer, twice per decoder "
+                "layer) needs " + std::to_string(attention) + " floats (" +
+                std::to_string(attention * 4 >> 20) + " MiB), over the limit of " +
+                std::to_string(limits.max_attention_floats * 4 >> 20) + " MiB");
   return config;
 }
 
@@ -378,7 +385,8 @@ void check_shape(const ExpectedTensor& expected, const Shape& got, const Tokeniz
               ", got " + shape_text(got));
 }
 
-void decode_values(const json& entry, const std::string& name, size_t count, float* out) {
+// The data's size against the shape, so nothing is allocated for data that is not there.
+void check_data_size(const json& entry, const std::string& name, size_t count) {
   const json& data = require(entry, "tensor \"" + name + "\"", "data");
   if (data.is_string()) {
     const std::string& text = data.get_ref<const std::string&>();
@@ -390,7 +398,21 @@ void decode_values(const json& entry, const std::string& name, size_t count, flo
       throw Error("tensor \"" + name + "\": data holds " + std::to_string(bytes) +
                   " bytes, its shape needs " + std::to_string(count * 4ull) +
                   " (4 bytes per float32)");
-    std::vector<uint8_t> raw(static_cast<size_t>(bytes));
+  } else if (data.is_array()) {
+    if (data.size() != count)
+      throw Error("tensor \"" + name + "\": data has " + std::to_string(data.size()) +
+                  " numbers, its shape needs " + std::to_string(count));
+  } else {
+    throw Error("tensor \"" + name + "\": data must be a base64 string or an array of numbers");
+  }
+}
+
+void decode_values(const json& entry, const std::string& name, size_t count, float* out) {
+  check_data_size(entry, name, count);
+  const json& data = entry.at("data");
+  if (data.is_string()) {
+    const std::string& text = data.get_ref<const std::string&>();
+    std::vector<uint8_t> raw(count * 4);
     if (!base64_decode(text, raw.data()))
       throw Error("tensor \"" + name + "\": data has a character outside the base64 alphabet");
     for (size_t i = 0; i < count; ++i) {  // little-endian float32, whatever the host
@@ -398,17 +420,12 @@ void decode_values(const json& entry, const std::string& name, size_t count, flo
                             uint32_t(raw[4 * i + 2]) << 16 | uint32_t(raw[4 * i + 3]) << 24;
       std::memcpy(&out[i], &bits, 4);
     }
-  } else if (data.is_array()) {
-    if (data.size() != count)
-      throw Error("tensor \"" + name + "\": data has " + std::to_string(data.size()) +
-                  " numbers, its shape needs " + std::to_string(count));
+  } else {
     for (size_t i = 0; i < count; ++i) {
       if (!data[i].is_number())
         throw Error("tensor \"" + name + "\": data[" + std::to_string(i) + "] is not a number");
       out[i] = data[i].get<float>();
     }
-  } else {
-    throw Error("tensor \"" + name + "\": data must be a base64 string or an array of numbers");
   }
   for (size_t i = 0; i < count; ++i)
     if (!std::isfinite(out[i]))
@@ -462,6 +479,9 @@ void load_tensors(const json& root, const ModuleNames& names, Model& model,
     if (dtype != "float32")
       throw Error("tensor \"" + t.name + "\": dtype \"" + dtype + "\" is not float32");
     check_shape(t, read_shape(*it, t.name), model.tokenizer);
+    unsigned long long count = 1;
+    for (long long dim : t.shape) count *= static_cast<unsigned long long>(dim);
+    check_data_size(*it, t.name, static_cast<size_t>(count));
   }
 
   model.storage.assign(static_cast<size_t>(total), 0.0f);
@@ -494,11 +514,27 @@ void load_tensors(const json& root, const ModuleNames& names, Model& model,
   }
 }
 
+// A message quotes what the file holds (a key, a token, a format name): one line of at most
+// kMaxMessage bytes, however long that is, cut at a UTF-8 boundary.
+std::string clipped(std::string message) {
+  constexpr size_t kMaxMessage = 400;
+  if (message.size() <= kMaxMessage) return message;
+  size_t cut = kMaxMessage;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  message.resize(cut);
+  return message + "...";
+}
+
 }  // namespace
 
 Status load_model(std::string_view json_text, Model& model, const LoadLimits& limits) {
   try {
-    const json root = parse_json_strict(json_text);
+    if (json_text.size() > limits.max_file_bytes)
+      throw Error("the file is " + std::to_string(json_text.size()) + " bytes (" +
+                  std::to_string((json_text.size() + (1ull << 20) - 1) >> 20) +
+                  " MiB), over the limit of " + std::to_string(limits.max_file_bytes >> 20) +
+                  " MiB for a weights file");
+    const json root = parse_json_strict(json_text, limits.max_json_memory);
     if (!root.is_object()) throw Error("the file must hold a JSON object");
     reject_unknown_keys(root, "file",
                         {"format", "version", "config", "modules", "tokenizer", "tensors",
@@ -525,11 +561,11 @@ Status load_model(std::string_view json_text, Model& model, const LoadLimits& li
     model = std::move(loaded);
     return Status::success();
   } catch (const Error& e) {
-    return Status::failure(e.what());
+    return Status::failure(clipped(e.what()));
   } catch (const std::bad_alloc&) {
     return Status::failure("out of memory while loading the weights");
   } catch (const std::exception& e) {
-    return Status::failure(std::string("cannot read the weights: ") + e.what());
+    return Status::failure(clipped(std::string("cannot read the weights: ") + e.what()));
   }
 }
 

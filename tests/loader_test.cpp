@@ -313,5 +313,109 @@ TEST(Loader, PositionalTableAcceptsLeadingUnitDims) {
   EXPECT_MESSAGE(load_error(doc), "expected shape [12, 8], got [1, 11, 8]");
 }
 
+// Regressions from the hardening corpus (tests/hardening): sizes are bounded by what the file
+// holds before anything is allocated for them.
+
+TEST(Loader, FileOverTheSizeCapIsRefusedBeforeParsing) {
+  std::string text = tiny_model().dump();
+  text.append((128u << 20) + 1 - text.size(), ' ');  // valid JSON, one byte over 128 MiB
+  EXPECT_MESSAGE(load_error(text), "the file is 134217729 bytes (129 MiB), over the limit of 128 MiB");
+  LoadLimits limits;
+  limits.max_file_bytes = 1u << 20;
+  Model model;
+  EXPECT_MESSAGE(load_model(std::string((1u << 20) + 1, ' '), model, limits).message,
+                 "over the limit of 1 MiB");
+}
+
+TEST(Loader, JsonThatWouldTakeTooMuchMemoryToParseIsRefused) {
+  // 5M numbers are 10 MB of text but about 240 MiB as nlohmann values.
+  json doc = tiny_model();
+  std::string text = doc.dump();
+  std::string zeros = "[0";
+  for (int i = 1; i < (5 << 20); ++i) zeros += ",0";
+  zeros += "]";
+  text.replace(text.find("\"test\""), 6, zeros);  // metadata.task
+  EXPECT_MESSAGE(load_error(text), "too large to parse within 192 MiB of memory");
+  // A 40 MiB string: the parser's buffers hold it several times over.
+  doc["metadata"] = {{"notes", std::string(40u << 20, 'x')}};
+  EXPECT_MESSAGE(load_error(doc), "longest string 41943040 bytes");
+  // The estimate follows the limit.
+  LoadLimits limits;
+  limits.max_json_memory = 4096;
+  Model model;
+  EXPECT_MESSAGE(load_model(tiny_model().dump(), model, limits).message, "too large to parse");
+}
+
+TEST(Loader, DataSizesAreCheckedBeforeStorageIsAllocated) {
+  // A few kilobytes declaring 200 MiB of float32 (under the 256 MiB cap), every shape right and
+  // every data string 3 bytes: refused before the 200 MiB are allocated.
+  testing::TinyModelOptions options;
+  options.seq2seq = false;
+  options.d_model = 12;
+  options.dim_feedforward = 20;
+  json doc = tiny_model(options);
+  doc["config"]["d_model"] = 2048;
+  doc["config"]["nhead"] = 8;
+  doc["config"]["dim_feedforward"] = 8192;
+  for (auto& [name, tensor] : doc["tensors"].items()) {
+    for (auto& dim : tensor["shape"]) {
+      const int d = dim.get<int>();
+      dim = d == 12 ? 2048 : d == 36 ? 6144 : d == 20 ? 8192 : d;
+    }
+    tensor["data"] = "AAAA";
+  }
+  EXPECT_MESSAGE(load_error(doc), "tensor \"src_embedding.weight\": data holds 3 bytes, its shape needs 65536");
+  // Every tensor's size is checked before any is decoded: the short last tensor is reported,
+  // not the NaN in the first.
+  doc = tiny_model();
+  std::vector<float> values(64, 0.5f);
+  values[0] = std::numeric_limits<float>::quiet_NaN();
+  doc["tensors"]["src_embedding.weight"]["data"] = testing::encode_floats(values);
+  doc["tensors"]["fc_out.bias"]["data"] = "AAAA";
+  EXPECT_MESSAGE(load_error(doc), "tensor \"fc_out.bias\": data holds 3 bytes");
+}
+
+TEST(Loader, MessagesStayShortWhateverTheFileQuotes) {
+  // Cut inside a long base64 string (a partial download): nlohmann quotes the whole token.
+  testing::TinyModelOptions options;
+  options.d_model = 64;
+  options.nhead = 2;
+  options.dim_feedforward = 256;
+  const std::string text = tiny_model(options).dump();
+  const size_t cut = text.find("\"data\":\"", text.find("linear1.weight")) + 4000;
+  std::string message = load_error(text.substr(0, cut));
+  EXPECT_MESSAGE(message, "not valid JSON: the file is truncated");
+  EXPECT_MESSAGE(message, "last read: '...");
+  EXPECT_LE(message.size(), 300u) << message;
+  // Any quoted text: at most 400 bytes and "...".
+  json doc = tiny_model();
+  doc["config"][std::string(100000, 'k')] = 1;
+  message = load_error(doc);
+  EXPECT_MESSAGE(message, "config: unknown key \"kkkk");
+  EXPECT_EQ(message.size(), 403u);
+  EXPECT_EQ(message.substr(400), "...");
+}
+
+TEST(Loader, NumberBeyondDoubleIsNotJson) {
+  std::string text = tiny_model(numbers()).dump();
+  text.replace(text.find("\"layer_norm_eps\":") + 17, 5, "1e309");
+  EXPECT_EQ(load_error(text), "not valid JSON: number overflow parsing '1e309'");
+}
+
+TEST(Loader, AttentionARunWouldRecordIsCapped) {
+  // A 2 KB file with max_len 4096 and 4 heads: 1 GiB of attention reserved by every run.
+  json doc = tiny_model();  // seq2seq, 1 + 1 layers, sinusoidal positions (computed)
+  doc["config"]["max_len"] = 4096;
+  doc["config"]["nhead"] = 4;
+  EXPECT_MESSAGE(load_error(doc), "config: a run's attention (nhead x max_len^2 per encoder layer, "
+                                  "twice per decoder layer) needs 201326592 floats (768 MiB), over "
+                                  "the limit of 256 MiB");
+  doc["config"]["max_len"] = 2048;  // 192 MiB: allowed
+  doc["config"].erase("max_output_len");
+  Model model;
+  const Status status = load_model(doc.dump(), model);
+  EXPECT_TRUE(status.ok) << status.message;
+}
+
 }  // namespace
 }  // namespace attnviz
