@@ -2,10 +2,12 @@
 """Writes the benchmark models: the seed's TransformerSeq2SeqModel at the Pig Latin shape
 ("small": vocab 30, d_model 128, 8 heads, 3+3 layers, feed-forward 512) and a "large" one
 (d_model 256, 8 heads, 6+6 layers, feed-forward 1024), random-initialised from a fixed seed,
-exported to the attnviz format. The output bias of <eos> is pushed down so that greedy
-decoding always runs its full 12 steps: every engine then does the same work.
+exported to the attnviz format, plus "large512": the large model's very weights with a
+512-row positional table (max_len 512), for the encoder-only scale rows. The output bias of
+<eos> is pushed down so that greedy decoding always runs its full 12 steps: every engine then
+does the same work.
 
-usage: /usr/bin/python3 bench/make_models.py OUT_DIR
+usage: /usr/bin/python3 bench/make_models.py OUT_DIR [NAME...]   (default: small large large512)
 """
 
 import math
@@ -27,11 +29,14 @@ SHAPES = {
 }
 MAX_LEN = 20
 DECODE_STEPS = 12
+# name -> (shape, max_len). The positional table is a buffer, not a parameter, so a longer
+# table leaves every weight identical (same seed, same draws).
+MODELS = {"small": ("small", MAX_LEN), "large": ("large", MAX_LEN), "large512": ("large", 512)}
 
 
-def build(shape):
+def build(shape, max_len=MAX_LEN):
     torch.manual_seed(7)
-    model = TransformerSeq2SeqModel(len(VOCAB), len(VOCAB), max_len=MAX_LEN, **SHAPES[shape])
+    model = TransformerSeq2SeqModel(len(VOCAB), len(VOCAB), max_len=max_len, **SHAPES[shape])
     with torch.no_grad():
         model.fc_out.bias[2] = -1e4  # never <eos>: always DECODE_STEPS steps
     return model.eval()
@@ -40,12 +45,13 @@ def build(shape):
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
-    for shape in SHAPES:
-        model = build(shape)
-        path = os.path.join(out_dir, f"{shape}.json")
+    for name in sys.argv[2:] or MODELS:
+        shape, max_len = MODELS[name]
+        model = build(shape, max_len)
+        path = os.path.join(out_dir, f"{name}.json")
         export(model, path, src_vocab=VOCAB, tgt_vocab=VOCAB,
-               embed_scale=math.sqrt(SHAPES[shape]["d_model"]), max_len=MAX_LEN,
-               max_output_len=DECODE_STEPS, metadata={"task": f"benchmark model ({shape})"})
+               embed_scale=math.sqrt(SHAPES[shape]["d_model"]), max_len=max_len,
+               max_output_len=DECODE_STEPS, metadata={"task": f"benchmark model ({name})"})
         params = sum(p.numel() for p in model.parameters())
         print(f"{path}: {params} parameters")
 
