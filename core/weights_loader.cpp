@@ -1,5 +1,6 @@
 #include "weights_loader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -386,10 +387,11 @@ void check_shape(const ExpectedTensor& expected, const Shape& got, const Tokeniz
 }
 
 // The data's size against the shape, so nothing is allocated for data that is not there.
-void check_data_size(const json& entry, const std::string& name, size_t count) {
+void check_data_size(const StrictJson& doc, const json& entry, const std::string& name,
+                     size_t count) {
   const json& data = require(entry, "tensor \"" + name + "\"", "data");
   if (data.is_string()) {
-    const std::string& text = data.get_ref<const std::string&>();
+    const std::string_view text = doc.string_value(data);
     const long long bytes = base64_decoded_size(text);
     if (bytes < 0)
       throw Error("tensor \"" + name + "\": data is not base64 (its length " +
@@ -407,19 +409,20 @@ void check_data_size(const json& entry, const std::string& name, size_t count) {
   }
 }
 
-void decode_values(const json& entry, const std::string& name, size_t count, float* out) {
-  check_data_size(entry, name, count);
+void decode_values(const StrictJson& doc, const json& entry, const std::string& name,
+                   size_t count, float* out) {
+  check_data_size(doc, entry, name, count);
   const json& data = entry.at("data");
   if (data.is_string()) {
-    const std::string& text = data.get_ref<const std::string&>();
-    std::vector<uint8_t> raw(count * 4);
-    if (!base64_decode(text, raw.data()))
+    const std::string_view text = doc.string_value(data);
+    // The bytes are little-endian float32: decode straight into place, and swap on a
+    // big-endian host.
+    auto* bytes = reinterpret_cast<uint8_t*>(out);
+    if (!base64_decode(text, bytes))
       throw Error("tensor \"" + name + "\": data has a character outside the base64 alphabet");
-    for (size_t i = 0; i < count; ++i) {  // little-endian float32, whatever the host
-      const uint32_t bits = uint32_t(raw[4 * i]) | uint32_t(raw[4 * i + 1]) << 8 |
-                            uint32_t(raw[4 * i + 2]) << 16 | uint32_t(raw[4 * i + 3]) << 24;
-      std::memcpy(&out[i], &bits, 4);
-    }
+    const uint32_t probe = 1;
+    if (*reinterpret_cast<const uint8_t*>(&probe) != 1)
+      for (size_t i = 0; i < count; ++i) std::reverse(bytes + 4 * i, bytes + 4 * i + 4);
   } else {
     for (size_t i = 0; i < count; ++i) {
       if (!data[i].is_number())
@@ -444,8 +447,9 @@ void fill_sinusoidal(float* table, int max_len, int d_model) {
     }
 }
 
-void load_tensors(const json& root, const ModuleNames& names, Model& model,
+void load_tensors(const StrictJson& doc, const ModuleNames& names, Model& model,
                   const LoadLimits& limits) {
+  const json& root = doc.root;
   TensorPlan plan;
   plan_tensors(names, model, plan);
   auto& expected = plan.tensors();
@@ -481,7 +485,7 @@ void load_tensors(const json& root, const ModuleNames& names, Model& model,
     check_shape(t, read_shape(*it, t.name), model.tokenizer);
     unsigned long long count = 1;
     for (long long dim : t.shape) count *= static_cast<unsigned long long>(dim);
-    check_data_size(*it, t.name, static_cast<size_t>(count));
+    check_data_size(doc, *it, t.name, static_cast<size_t>(count));
   }
 
   model.storage.assign(static_cast<size_t>(total), 0.0f);
@@ -492,12 +496,12 @@ void load_tensors(const json& root, const ModuleNames& names, Model& model,
     const int rows = t.shape.size() == 2 ? static_cast<int>(t.shape[0]) : 1;
     const size_t count = size_t(rows) * cols;
     if (t.transposed_blocks == 0) {
-      decode_values(tensors.at(t.name), t.name, count, next);
+      decode_values(doc, tensors.at(t.name), t.name, count, next);
       *t.view = TensorView{next, rows, cols};
     } else {
       // PyTorch's (out, in) rows become input-major [in x out] blocks (see ops.h, linear).
       scratch.resize(count);
-      decode_values(tensors.at(t.name), t.name, count, scratch.data());
+      decode_values(doc, tensors.at(t.name), t.name, count, scratch.data());
       const int block_rows = rows / t.transposed_blocks;
       for (int b = 0; b < t.transposed_blocks; ++b)
         for (int r = 0; r < block_rows; ++r)
@@ -534,7 +538,8 @@ Status load_model(std::string_view json_text, Model& model, const LoadLimits& li
                   std::to_string((json_text.size() + (1ull << 20) - 1) >> 20) +
                   " MiB), over the limit of " + std::to_string(limits.max_file_bytes >> 20) +
                   " MiB for a weights file");
-    const json root = parse_json_strict(json_text, limits.max_json_memory);
+    const StrictJson doc = parse_json_strict(json_text, limits.max_json_memory);
+    const json& root = doc.root;
     if (!root.is_object()) throw Error("the file must hold a JSON object");
     reject_unknown_keys(root, "file",
                         {"format", "version", "config", "modules", "tokenizer", "tensors",
@@ -551,7 +556,7 @@ Status load_model(std::string_view json_text, Model& model, const LoadLimits& li
     loaded.config = read_config(root, limits);
     loaded.tokenizer = read_tokenizer(root, loaded.config, limits);
     const ModuleNames names = read_modules(root, loaded.config);
-    load_tensors(root, names, loaded, limits);
+    load_tensors(doc, names, loaded, limits);
     if (root.contains("metadata")) {
       if (!root["metadata"].is_object()) throw Error("metadata must be an object");
       loaded.metadata_json = root["metadata"].dump();

@@ -419,3 +419,29 @@ TEST(Loader, AttentionARunWouldRecordIsCapped) {
 
 }  // namespace
 }  // namespace attnviz
+
+namespace attnviz {
+namespace {
+
+// Tensor data strings are left in the text and parsed around (json_strict.cpp): what the
+// file says must come out the same, and error positions are the file's own.
+TEST(Loader, LongDataStringsOutsideTensorsStayStrings) {
+  json doc = testing::tiny_model();
+  const std::string long_base64(400, 'A');
+  doc["metadata"] = {{"data", long_base64}, {"x", {{"data", long_base64}}}};
+  Model model;
+  ASSERT_TRUE(load_model(doc.dump(), model).ok);
+  EXPECT_EQ(json::parse(model.metadata_json)["data"], long_base64);
+  EXPECT_EQ(json::parse(model.metadata_json)["x"]["data"], long_base64);
+}
+
+TEST(Loader, ParseErrorsAfterTensorDataGiveTheFilePosition) {
+  std::string text = testing::tiny_model().dump();
+  const size_t at = text.rfind("\"tokenizer\"");  // keys are sorted: tensors come before
+  text.insert(at, "@");  // a stray character after every tensor's data
+  const std::string message = load_error(text);
+  EXPECT_MESSAGE(message, "at line 1, column " + std::to_string(at + 1) + ":");
+}
+
+}  // namespace
+}  // namespace attnviz
