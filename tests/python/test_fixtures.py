@@ -55,6 +55,8 @@ class FixtureTest(unittest.TestCase):
             expected, doc = _load(path)
             model, tok = Model(doc), Tokenizer(doc)
             for case in expected["cases"]:
+                if case.get("ablations"):  # format_forward.py has no ablation; the C++ parity
+                    continue              # test checks these against PyTorch
                 with self.subTest(fixture=os.path.basename(path), text=case["text"]):
                     if doc["config"]["architecture"] == "seq2seq":
                         self._seq2seq(model, tok, case)
