@@ -8,6 +8,21 @@
 //     -> { layers, heads, rows, cols, data: Float32Array [layers][heads][rows][cols], head(l, h) }
 //   model.info(); model.dispose();
 //
+// Probes (exact: they run inside the engine's forward pass):
+//   model.setAblations([{ kind: 'cross', layer: 1, head: 2, mode: 'zero' }, ...]);  // [] clears
+//     kind: 'encoderSelf' | 'decoderSelf' | 'cross' (or encoder_self / decoder_self); layer and
+//     head 0-based; mode 'zero' (the head's output is 0) or 'uniform' (its pattern is uniform over
+//     the keys its mask allows). Holds for every later run of this model; model.ablations() lists
+//     them. Throws a RangeError for a kind the model lacks or a layer/head out of range.
+//   const r = model.run('pig', { scores: true, valueNorms: true });
+//   r.scores.encoderSelf / .decoderSelf / .cross    // pre-softmax q.k / sqrt(d_head), masks
+//     applied (masked = -Infinity); same shape and layout as that kind's attention
+//   r.valueNorms.encoderSelf / ...                  // rows = 1: [layers][heads][1][keys], the norm
+//     ||v_j W_O^h|| of each key's value through the head's slice of the output projection
+//     (Kobayashi et al. 2020); a_ij * norm_j is the value-weighted attention
+//   r.scores / r.valueNorms are null when not asked for; their kinds are null when the model
+//   lacks them. Both are views like the attention ones (same lifetime).
+//
 // Attention is not copied out of wasm memory: `data` is a view over the engine's buffer,
 // re-created whenever memory has grown, so it is never stale. It holds the latest run of
 // that model: keep a copy (`data.slice()`) to compare across runs.
@@ -180,19 +195,33 @@ function asBytes(source) {
   throw new TypeError('loadModel expects the weights as a JSON string, an ArrayBuffer or a typed array');
 }
 
+const ABLATION_KINDS = { encoderSelf: 0, encoder_self: 0, decoderSelf: 1, decoder_self: 1, cross: 2 };
+const ABLATION_MODES = { zero: 1, uniform: 2 };
+
+/** { encoderSelf, decoderSelf, cross } views of one probe buffer ('scores' | 'value_norms'). */
+function probeViews(model, dimsByKind, source) {
+  const views = {};
+  for (const [name, key, kind] of KINDS) {
+    views[name] = dimsByKind?.[key] ? new AttentionView(model, kind, dimsByKind[key], source) : null;
+  }
+  return views;
+}
+
 function lastError(mod) {
   return mod.UTF8ToString(mod._attnviz_last_error());
 }
 
 /** One kind of attention of the latest run, viewed in place. */
 class AttentionView {
-  constructor(model, kind, dims) {
+  /** source: which buffer of the run: 'attention', 'scores' or 'value_norms'. */
+  constructor(model, kind, dims, source = 'attention') {
     this.layers = dims.layers;
     this.heads = dims.heads;
     this.rows = dims.rows;
     this.cols = dims.cols;
     this._model = model;
     this._kind = kind;
+    this._source = source;
     this._view = null;
   }
 
@@ -203,7 +232,8 @@ class AttentionView {
     return call(model._instance, (mod) => {
       const heap = mod.HEAPF32;
       if (!this._view || this._view.buffer !== heap.buffer) {
-        const pointer = mod._attnviz_attention(model._handle, this._kind);
+        const pointer = mod[`_attnviz_${this._source}`](model._handle, this._kind);
+        if (!pointer) throw new Error(`this run has no ${this._source.replace('_', ' ')} of that kind`);
         this._view = new Float32Array(heap.buffer, pointer, this.layers * this.heads * this.rows * this.cols);
       }
       return this._view;
@@ -222,6 +252,8 @@ class Model {
   constructor(instance, handle) {
     this._instance = instance;
     this._handle = handle;
+    this._ablations = [];
+    this._captures = '00';  // scores, value norms: the engine records neither until asked
     instance.models.add(this);
     this._info = JSON.parse(call(instance, (mod) => mod.UTF8ToString(mod._attnviz_info(handle))));
   }
@@ -237,8 +269,9 @@ class Model {
    * decoding greedily), continuation (causal LM: greedy tokens after the text).
    * Throws an Error naming the problem (unknown characters, empty text).
    */
-  run(text, { target = null, continuation = 0 } = {}) {
+  run(text, { target = null, continuation = 0, scores = false, valueNorms = false } = {}) {
     this._checkAlive();
+    this._setCaptures(!!scores, !!valueNorms);
     const hasTarget = target !== null && target !== undefined;
     const textBytes = encoder.encode(String(text));
     const targetBytes = encoder.encode(hasTarget ? String(target) : '');
@@ -261,7 +294,57 @@ class Model {
     for (const [name, key, kind] of KINDS) {
       result[name] = raw.attention[key] ? new AttentionView(this, kind, raw.attention[key]) : null;
     }
+    result.scores = scores ? probeViews(this, raw.scores, 'scores') : null;
+    result.valueNorms = valueNorms ? probeViews(this, raw.value_norms, 'value_norms') : null;
     return result;
+  }
+
+  /**
+   * Head ablations for every later run (see the top of this file); [] clears them. Checked
+   * here against the model's shape, so a bad entry throws now and leaves the previous list.
+   */
+  setAblations(list = []) {
+    this._checkAlive();
+    if (!Array.isArray(list)) throw new TypeError('setAblations expects an array of { kind, layer, head, mode }');
+    const config = this._info.config;
+    const seq2seq = config.architecture === 'seq2seq';
+    const quads = new Int32Array(Math.max(1, list.length * 4));
+    const kept = list.map((entry, i) => {
+      const kind = ABLATION_KINDS[entry?.kind];
+      if (kind === undefined || (!seq2seq && kind !== 0)) {
+        throw new RangeError(`ablation ${i}: this model has no attention kind "${entry?.kind}"`);
+      }
+      const layers = kind === 0 ? config.num_encoder_layers : config.num_decoder_layers;
+      const { layer, head } = entry;
+      if (!Number.isInteger(layer) || layer < 0 || layer >= layers) {
+        throw new RangeError(`ablation ${i}: layer ${layer} is out of range (0..${layers - 1})`);
+      }
+      if (!Number.isInteger(head) || head < 0 || head >= config.nhead) {
+        throw new RangeError(`ablation ${i}: head ${head} is out of range (0..${config.nhead - 1})`);
+      }
+      const mode = ABLATION_MODES[entry.mode];
+      if (!mode) throw new RangeError(`ablation ${i}: mode must be 'zero' or 'uniform', not "${entry.mode}"`);
+      quads.set([kind, layer, head, mode], i * 4);
+      return { kind: KINDS[kind][0], layer, head, mode: entry.mode };
+    });
+    call(this._instance, (mod) => withBytes(mod, new Uint8Array(quads.buffer), (pointer) => {
+      if (!mod._attnviz_set_ablations(this._handle, pointer, list.length)) throw new Error(lastError(mod));
+    }));
+    this._ablations = kept;
+  }
+
+  /** The ablations in force, as { kind, layer, head, mode } with kind 'encoderSelf' etc. */
+  ablations() {
+    return (this._ablations || []).map((a) => ({ ...a }));
+  }
+
+  _setCaptures(scores, valueNorms) {
+    const key = `${scores ? 1 : 0}${valueNorms ? 1 : 0}`;
+    if (this._captures === key) return;
+    call(this._instance, (mod) => {
+      if (!mod._attnviz_set_captures(this._handle, scores ? 1 : 0, valueNorms ? 1 : 0)) throw new Error(lastError(mod));
+    });
+    this._captures = key;
   }
 
   /** Frees the model's memory in the engine. The object is unusable afterwards. */

@@ -22,12 +22,22 @@ const TYPES = {
   '.md': 'text/markdown; charset=utf-8',
 };
 
-/** Serves root on 127.0.0.1 at a free port; resolves to { url, requests, close() }. */
+/**
+ * Serves root on 127.0.0.1 at a free port; resolves to { url, requests, received, close() }:
+ * requests lists the paths asked for, received every request as { method, url, body } (the
+ * body bytes as a Buffer, so a test can check that nothing was uploaded).
+ */
 export async function serve(root = SITE) {
   const requests = [];
+  const received = [];
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     requests.push(path);
+    const record = { method: req.method, url: req.url, body: Buffer.alloc(0) };
+    received.push(record);
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => { record.body = Buffer.concat(chunks); });
     let file = normalize(join(root, path));
     if (!file.startsWith(root)) {
       res.writeHead(403).end();
@@ -48,7 +58,7 @@ export async function serve(root = SITE) {
   });
   await new Promise((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, requests, close: () => new Promise((done) => server.close(done)) };
+  return { url: `http://127.0.0.1:${port}/`, requests, received, close: () => new Promise((done) => server.close(done)) };
 }
 
 // `node tests/e2e/server.mjs` serves the site by hand, with the same headers.

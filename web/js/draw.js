@@ -66,20 +66,50 @@ export class MatrixPainter {
   }
 }
 
-/** How a token is written on an axis: whitespace made visible. */
+/**
+ * How a token is written on an axis: whitespace and control characters made visible (as the
+ * Control Pictures block does), a lone combining mark put on a dotted circle, so no label is
+ * blank or invisible.
+ */
 export function tokenLabel(token) {
   if (token === ' ') return '␣';
   if (token === '\n') return '↵';
   if (token === '\t') return '⇥';
+  if (token.length === 0) return '∅';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(token)) {
+    // eslint-disable-next-line no-control-regex
+    return token.replace(/[\u0000-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0))).replace(/\u007f/g, '␡');
+  }
+  if (/\p{Cf}/u.test(token)) return visibleText(token);
+  if (/^\p{M}/u.test(token)) return `◌${token}`;
+  if (/^\s+$/u.test(token)) return '␣'.repeat(Math.min(token.length, 3));
   return token;
 }
 
-/** Shortens text with an ellipsis to fit maxWidth in the current font. */
+/**
+ * Text of an engine message made safe to show: invisible format characters (bidi overrides,
+ * zero-width ones) written as U+XXXX so they cannot reorder or hide the rest, and a combining
+ * mark right after a quote put on a dotted circle.
+ */
+export function visibleText(text) {
+  return text
+    .replace(/\p{Cf}/gu, (c) => `U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`)
+    .replace(/"(\p{M})/gu, '"◌$1');
+}
+
+/** Shortens text with an ellipsis to fit maxWidth in the current font (binary search). */
 export function fitText(ctx, text, maxWidth) {
+  if (text.length > 200) text = text.slice(0, 200);
   if (ctx.measureText(text).width <= maxWidth) return text;
-  let cut = text.length;
-  while (cut > 1 && ctx.measureText(`${text.slice(0, cut)}…`).width > maxWidth) cut--;
-  return `${text.slice(0, cut)}…`;
+  let lo = 1;                 // fits (or is the least we show)
+  let hi = text.length - 1;   // the longest prefix to try
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (ctx.measureText(`${text.slice(0, mid)}…`).width <= maxWidth) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${text.slice(0, lo)}…`;
 }
 
 /** Number formatting for weights: 3 significant digits, exponent for tiny values. */
@@ -91,17 +121,33 @@ export function formatWeight(value) {
   return value.toPrecision(3).replace(/\.?0+$/, '') || '0';
 }
 
+const legendBars = new WeakMap();
+
+/** The colour table as a 256 x 1 canvas, made once per table (a legend is one drawImage). */
+function legendBar(table) {
+  let bar = legendBars.get(table);
+  if (!bar) {
+    bar = document.createElement('canvas');
+    bar.width = 256;
+    bar.height = 1;
+    const context = bar.getContext('2d');
+    const image = context.createImageData(256, 1);
+    for (let i = 0; i < 256; i++) {
+      image.data.set([table[i * 3], table[i * 3 + 1], table[i * 3 + 2], 255], i * 4);
+    }
+    context.putImageData(image, 0, 0);
+    legendBars.set(table, bar);
+  }
+  return bar;
+}
+
 /**
  * A horizontal colour bar at (x, y) of width x height with tick labels under it.
  * range: { low, high, relative, log } from normalise().
  */
 export function drawLegend(ctx, table, range, x, y, width, height, caption) {
-  const steps = Math.max(2, Math.floor(width));
-  for (let i = 0; i < steps; i++) {
-    const k = Math.round((i / (steps - 1)) * 255) * 3;
-    ctx.fillStyle = `rgb(${table[k]},${table[k + 1]},${table[k + 2]})`;
-    ctx.fillRect(x + (i * width) / steps, y, width / steps + 0.5, height);
-  }
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(legendBar(table), x, y, width, height);
   ctx.strokeStyle = THEME.grid;
   ctx.lineWidth = 1;
   ctx.strokeRect(x + 0.5, y + 0.5, width - 1, height - 1);

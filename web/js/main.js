@@ -3,6 +3,7 @@
 
 import { loadModel } from '../attnviz.js';
 import { colormapTable } from './colormaps.js';
+import { visibleText } from './draw.js';
 import { ControlsView, kindLabel, kindsOf, layersOf } from './controls-view.js';
 import { exportCsv, exportJson, exportPng } from './export.js';
 import { GridView } from './grid-view.js';
@@ -12,10 +13,27 @@ import { renderModelCard } from './model-card-view.js';
 import { fetchWeights, loadManifest, pickEntry, readUserFile, sampleText } from './models.js';
 import { ScrubberView } from './scrubber-view.js';
 import { HEAD_AVERAGE, createState, readUrl, toQuery } from './state.js';
+import { ViewsPanel } from './views-panel.js';
+import { installEmbedApi } from './embed-api.js';
 
 // Greedy tokens a causal LM adds after the text; the page picks this, so the engine's notice
 // that it was shortened to fit max_len is not shown to the user.
 const LM_CONTINUATION = 8;
+
+// Hostile text: the engine reads at most max_len tokens, so the page sends it only a bounded
+// prefix of what was typed or pasted (with a notice), keeping its work small on a
+// 10,000-character or 10 MB paste. The input box keeps everything the user typed.
+const TEXT_CAP_MIN = 1000;      // characters (UTF-16 code units), at least
+const TEXT_CAP_PER_TOKEN = 64;  // ... or this many per token the model can read
+// The input box itself holds at most this much, or what the model may get if that is more (a
+// longer paste is cut, with a notice): laying out a 10,000-character line of mixed scripts
+// costs the browser more than a frame on every keystroke, and the model reads no more anyway.
+const INPUT_LIMIT_MIN = 2000;
+const LM_ECHO = 48;             // characters of the typed text shown before a continuation (one line)
+
+// The page's performance measures ('attnviz:keystroke', 'attnviz:main-thread') are cleared
+// after this many, so a tab left open for hours does not collect them without bound.
+const MEASURE_LIMIT = 5000;
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -55,6 +73,15 @@ const app = {
   buffers: { average: null, gathered: null, unit: null, row: null },
   view: null,         // what the heatmap shows (also what the exports write)
   urlTimer: 0,
+  source: null,       // how to load the current model again: { entry } or { entry, file }
+  cut: null,          // { used, total } when only a prefix of the text goes to the model
+  boxCut: 0,          // length of a paste cut to INPUT_LIMIT (0: none)
+  restarting: null,   // the promise of an engine restart in progress
+  restarts: 0,
+  abortedText: null,  // the text of a run that aborted the engine
+  blockedText: null,  // a text that aborted it twice in a row: not run again until changed
+  work: { events: 0, input: 0, run: 0 },  // main-thread time of the input events of this frame
+  measures: 0,
 };
 
 const heatmap = new HeatmapView(el.heatmap, el.readout, {
@@ -92,6 +119,30 @@ const controls = new ControlsView(
   },
   { onChange: change },
 );
+// The analysis views and head ablation (views-panel.js), and the iframe's postMessage API.
+const views = new ViewsPanel($('views-panel'), $('ablation-banner'), {
+  getModel: () => app.model,
+  getManifest: () => app.manifest,
+  getEntry: () => app.entry,
+  requestRun: () => requestRun(),
+  requestDraw: () => requestDraw(),
+  guard: (fn) => guarded(fn),
+});
+const embedApi = installEmbedApi({
+  current: () => ({ view: app.view, state, result: app.result, modelId: state.modelId, text: app.goodText, ablations: app.model?.ablations() ?? [] }),
+  setText(text) {
+    el.text.value = text;
+    state.text = text;
+    requestRun();
+    scheduleUrl();
+  },
+  async setModel(id, text) {
+    const entry = app.manifest.find((e) => e.id === id);
+    if (!entry) throw new Error(`there is no model "${id}" here`);
+    await openEntry(entry, text);
+  },
+  setView: (patch) => change(patch),
+});
 
 /** Applies a change of view options (no re-run needed: the attention of every kind is there). */
 function change(patch) {
@@ -126,41 +177,139 @@ function requestDraw() {
 function frame() {
   app.frame = 0;
   if (!app.model) return;
-  if (app.needsRun) {
-    app.needsRun = false;
-    run();
+  const start = performance.now();
+  try {
+    if (app.needsRun) {
+      app.needsRun = false;
+      run();
+      if (!app.model) return;  // the engine stopped during the run and is being restarted
+    }
+    draw();
+  } catch (error) {
+    if (!error.engineAborted) throw error;
+    reloadAfterAbort(error);
+    return;
   }
-  draw();
+  const end = performance.now();
   if (app.pendingSince !== null) {
-    const end = performance.now();
     const ms = end - app.pendingSince;
-    performance.measure('attnviz:keystroke', { start: app.pendingSince, end });
+    measure('attnviz:keystroke', { start: app.pendingSince, end });
     el.latency.textContent = `last keystroke ${ms.toFixed(1)} ms`;
     el.latency.dataset.ms = ms.toFixed(3);
     app.pendingSince = null;
   }
+  if (app.work.events > 0) measureMainThread(start, end);
+}
+
+/**
+ * The main-thread time the input events of this frame cost beyond the model's own run: their
+ * handlers, this frame's work minus model.run, and the browser's style, layout and paint of
+ * the frame (up to the first task after it). Recorded as the 'attnviz:main-thread' measure,
+ * detail { events, input, frame, run, render, beyond } in ms.
+ */
+function measureMainThread(start, end) {
+  const work = app.work;
+  app.work = { events: 0, input: 0, run: 0 };
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => {
+    const after = performance.now();
+    channel.port1.close();
+    const detail = { events: work.events, input: work.input, frame: end - start, run: work.run, render: after - end };
+    detail.beyond = detail.input + detail.frame - detail.run + detail.render;
+    measure('attnviz:main-thread', { start, end: after, detail });
+  };
+  channel.port2.postMessage(0);
+}
+
+function measure(name, options) {
+  app.measures += 1;
+  if (app.measures > MEASURE_LIMIT) {
+    app.measures = 1;
+    performance.clearMeasures('attnviz:keystroke');
+    performance.clearMeasures('attnviz:main-thread');
+  }
+  performance.measure(name, options);
+}
+
+/** The text the model gets: state.text, or a bounded prefix of it (app.cut says so). */
+function modelCap() {
+  return Math.max(TEXT_CAP_MIN, (app.info?.config.max_len ?? 0) * TEXT_CAP_PER_TOKEN);
+}
+
+function inputLimit() {
+  return Math.max(INPUT_LIMIT_MIN, modelCap());
+}
+
+function modelInput() {
+  const text = state.text;
+  const cap = modelCap();
+  if (text.length <= cap) return { text, cut: null };
+  const prefix = cutText(text, cap);
+  return { text: prefix, cut: { used: prefix.length, total: text.length } };
+}
+
+/** The first length UTF-16 units of text, not splitting a surrogate pair. */
+function cutText(text, length) {
+  if (text.length <= length) return text;
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
+}
+
+const thousands = (n) => String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+
+/** model.run, timed (its time is the model's own, not the page's). */
+function runModel(text, options) {
+  const t0 = performance.now();
+  try {
+    return app.model.run(text, options);
+  } finally {
+    app.work.run += performance.now() - t0;
+  }
 }
 
 function run() {
-  const options = app.info.config.architecture === 'seq2seq' ? {} : { continuation: LM_CONTINUATION };
+  const options = {
+    ...(app.info.config.architecture === 'seq2seq' ? {} : { continuation: LM_CONTINUATION }),
+    ...views.runOptions(),
+  };
+  const { text, cut } = modelInput();
+  app.cut = cut;
+  if (text === app.blockedText) {
+    app.result = null;
+    showRunError('This text stopped the engine twice in a row, so it is not run again: change it to try again.');
+    return;
+  }
   try {
-    app.result = app.model.run(state.text, options);
-    app.goodText = state.text;
+    app.result = runModel(text, options);
+    app.goodText = text;
+    app.abortedText = null;
     showRunError(null);
   } catch (error) {
-    showRunError(state.text.trim() === '' ? 'Type some text to see its attention.' : error.message);
+    if (error.engineAborted) {
+      // The same text stopping a freshly restarted engine again would loop: block it.
+      if (app.abortedText === text) app.blockedText = text;
+      app.abortedText = text;
+      reloadAfterAbort(error);
+      return;
+    }
+    showRunError(text.trim() === '' ? 'Type some text to see its attention.' : error.message);
     // The engine's buffers now hold the failed run; restore the last good one so every view
     // (and a change of layer or head) keeps showing consistent data.
     app.result = null;
     if (app.goodText !== null) {
-      try { app.result = app.model.run(app.goodText, options); } catch { app.result = null; }
+      try {
+        app.result = runModel(app.goodText, options);
+      } catch (again) {
+        app.result = null;
+        if (again.engineAborted) reloadAfterAbort(again);
+      }
     }
   }
 }
 
 function showRunError(message) {
   el.runError.hidden = !message;
-  el.runError.textContent = message || '';
+  el.runError.textContent = message ? visibleText(message) : '';
   el.text.setAttribute('aria-invalid', message ? 'true' : 'false');
   el.heatmap.classList.toggle('stale', !!message);
 }
@@ -196,6 +345,7 @@ function draw() {
     renderNotices([]);
     el.gridPanel.hidden = true;
     scrubber.hide();
+    views.update({ result: null, info, state });
     markReady();
     return;
   }
@@ -243,6 +393,7 @@ function draw() {
 
   if (seq2seq && result.cross && !state.embed) drawScrubber(result, info, colIndex, options, table, pad);
   else scrubber.hide();
+  if (!state.embed) views.update({ result, info, state, axes, rowIndex, colIndex, table, pad, text: app.goodText });
 
   el.status.textContent = `${app.entry.title} · ${result.srcTokens.length} source tokens${seq2seq ? ` · ${result.tgtTokens.length} decoder tokens` : ''}`;
   markReady();
@@ -251,6 +402,7 @@ function draw() {
 function markReady() {
   document.body.dataset.ready = '1';
   el.app.setAttribute('aria-busy', 'false');
+  embedApi.afterDraw();
 }
 
 function drawScrubber(result, info, _unused, options, table, pad) {
@@ -282,7 +434,7 @@ function renderOutput(result, seq2seq) {
   }
   const typed = document.createElement('span');
   typed.className = 'typed';
-  typed.textContent = app.goodText;
+  typed.textContent = app.goodText.length > LM_ECHO ? `${cutText(app.goodText, LM_ECHO)}…` : app.goodText;
   const continued = document.createElement('strong');
   continued.className = 'continued';
   continued.textContent = result.output;
@@ -292,6 +444,10 @@ function renderOutput(result, seq2seq) {
 
 function renderNotices(notices) {
   const shown = notices.filter((n) => !n.startsWith('the continuation was cut'));
+  if (app.cut) {
+    shown.unshift(`only the first ${thousands(app.cut.used)} of the ${thousands(app.cut.total)} characters you entered go to the model (it reads at most ${app.info.config.max_len} tokens)`);
+  }
+  if (app.boxCut) shown.unshift(`your paste of ${thousands(app.boxCut)} characters was cut to the first ${thousands(inputLimit())}`);
   el.notices.hidden = shown.length === 0;
   const key = shown.join('\n');
   if (el.notices.dataset.key === key) return;
@@ -309,9 +465,10 @@ function capitalise(text) {
 
 // ---- models ------------------------------------------------------------------------------
 
-function showLoadError(message) {
+function showLoadError(message, kind = 'load') {
   el.loadError.hidden = !message;
   el.loadError.textContent = '';
+  el.loadError.dataset.kind = message ? kind : '';
   if (!message) return;
   const text = document.createElement('span');
   text.textContent = message;
@@ -325,17 +482,18 @@ function showLoadError(message) {
 }
 
 /** Makes model current (disposing the previous one) and opens it with text. */
-function useModel(model, entry, text) {
+function useModel(model, entry, text, source) {
   const previous = app.model;
   app.model = model;
   app.entry = entry;
+  app.source = source;
   app.info = model.info();
   app.result = null;
   app.goodText = null;
   if (previous && previous !== model) previous.dispose();
   state.modelId = entry.id ?? null;
   state.text = text;
-  el.text.value = text;
+  if (el.text.value !== text) el.text.value = text;  // (an equal value would move the caret)
   state.highlight = null;
   clampToModel();
   renderModelCard(el.card, entry, app.info);
@@ -361,7 +519,7 @@ function syncModelSelect() {
 async function openEntry(entry, text) {
   el.status.textContent = `Loading ${entry.title}…`;
   const model = await loadModel(await fetchWeights(entry));
-  useModel(model, entry, text ?? entry.example_text ?? '');
+  useModel(model, entry, text ?? entry.example_text ?? '', { entry });
 }
 
 async function openUserFile(file) {
@@ -370,12 +528,59 @@ async function openUserFile(file) {
     const info = model.info();
     let text = state.text;
     try { model.run(text); } catch { text = sampleText(info); }
-    useModel(model, { id: null, title: file.name, description: 'Loaded from your file; it stays in this browser tab.' }, text);
+    const entry = { id: null, title: file.name, description: 'Loaded from your file; it stays in this browser tab.' };
+    useModel(model, entry, text, { entry, file });
     showLoadError(null);
   } catch (error) {
+    if (error.engineAborted) {
+      reloadAfterAbort(error, ` while loading “${file.name}”`);
+      return;
+    }
     const current = app.entry ? ` The current model (${app.entry.title}) is still loaded.` : '';
     showLoadError(`Could not load “${file.name}”: ${error.message}.${current}`);
     el.status.textContent = `Could not load ${file.name}`;
+  }
+}
+
+/**
+ * After the engine instance stopped (a trap or an abort in wasm: out of memory, a bug): says
+ * so, loads the current model again into a fresh instance (from its file or URL) and re-runs
+ * the user's text, keeping it and the view options. context: where it happened, for the message.
+ */
+function reloadAfterAbort(error, context = '') {
+  const reason = error.reason || error.message;
+  app.model = null;  // dead already: its memory went with the instance
+  app.result = null;
+  app.view = null;
+  if (app.restarting) return app.restarting;
+  const source = app.source;
+  el.status.textContent = `The engine stopped (${reason}); restarting it…`;
+  app.restarting = (async () => {
+    try {
+      if (!source) throw new Error('no model was open');
+      const bytes = source.file ? await readUserFile(source.file) : await fetchWeights(source.entry);
+      const model = await loadModel(bytes);
+      useModel(model, source.entry, state.text, source);
+      app.restarts += 1;
+      document.body.dataset.restarts = String(app.restarts);
+      showLoadError(`The engine stopped (${reason})${context} and was restarted: ${source.entry.title} was loaded again and your text was kept.`, 'engine');
+    } catch (again) {
+      showLoadError(`The engine stopped (${reason})${context} and could not be restarted (${again.message}). Reload the page; your text is kept in the address bar.`, 'engine');
+      el.status.textContent = 'The engine stopped';
+    } finally {
+      app.restarting = null;
+    }
+  })();
+  return app.restarting;
+}
+
+/** Runs fn; an engine abort in it restarts the engine instead of escaping as an uncaught error. */
+function guarded(fn) {
+  try {
+    fn();
+  } catch (error) {
+    if (!error.engineAborted) throw error;
+    reloadAfterAbort(error);
   }
 }
 
@@ -384,13 +589,14 @@ async function openUserFile(file) {
 function scheduleUrl() {
   clearTimeout(app.urlTimer);
   app.urlTimer = setTimeout(() => {
-    history.replaceState(null, '', toQuery(state));
-    el.openFull.href = `./${toQuery(state, { embed: false })}`;
+    const shared = { ...state, text: modelInput().text };  // a bounded link, even after a huge paste
+    history.replaceState(null, '', toQuery(shared));
+    el.openFull.href = `./${toQuery(shared, { embed: false })}`;
   }, 150);
 }
 
 function embedSnippet() {
-  const src = new URL(toQuery(state, { embed: true }), location.href).href;
+  const src = new URL(toQuery({ ...state, text: modelInput().text }, { embed: true }), location.href).href;
   return `<iframe src="${src.replace(/"/g, '&quot;')}" title="attnviz: attention heatmap" width="720" height="760" loading="lazy"></iframe>`;
 }
 
@@ -423,9 +629,20 @@ function snapshot() {
 
 function wire() {
   el.text.addEventListener('input', (event) => {
+    const t0 = performance.now();
+    const limit = inputLimit();
+    if (el.text.value.length > limit) {
+      app.boxCut = el.text.value.length;
+      el.text.value = cutText(el.text.value, limit);
+    } else if (el.text.value.length < limit) {
+      app.boxCut = 0;
+    }
     state.text = el.text.value;
+    if (app.blockedText !== null && modelInput().text !== app.blockedText) app.blockedText = null;
     requestRun(event.timeStamp);
     scheduleUrl();
+    app.work.events += 1;
+    app.work.input += performance.now() - t0;
   });
   el.modelSelect.addEventListener('change', async () => {
     const entry = app.manifest.find((e) => e.id === el.modelSelect.value);
@@ -434,6 +651,10 @@ function wire() {
       await openEntry(entry);
       showLoadError(null);
     } catch (error) {
+      if (error.engineAborted) {
+        reloadAfterAbort(error, ` while opening ${entry.title}`);
+        return;
+      }
       showLoadError(`Could not open ${entry.title}: ${error.message}.`);
       syncModelSelect();
     }
@@ -471,9 +692,9 @@ function wire() {
     else openUserFile(files[0]);
   });
 
-  $('export-png').addEventListener('click', () => app.view && exportPng(el.heatmap, snapshot()));
-  $('export-csv').addEventListener('click', () => app.view && exportCsv(snapshot()));
-  $('export-json').addEventListener('click', () => app.view && exportJson(snapshot()));
+  $('export-png').addEventListener('click', () => guarded(() => app.view && exportPng(el.heatmap, snapshot())));
+  $('export-csv').addEventListener('click', () => guarded(() => app.view && exportCsv(snapshot())));
+  $('export-json').addEventListener('click', () => guarded(() => app.view && exportJson(snapshot())));
   $('copy-embed').addEventListener('click', copyEmbed);
 
   new ResizeObserver(() => requestDraw()).observe(el.heatmap.parentElement);
