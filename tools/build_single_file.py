@@ -3,7 +3,7 @@
 (base64), every JS module, the CSS and one chosen model inlined. It opens from disk (file://)
 with no server, for handing out to students.
 
-  python3 tools/build_single_file.py [--site build/wasm/web] [--model s2s-seed-small] [--out build/attnviz-single.html]
+  python3 tools/build_single_file.py [--site build/wasm/web] [--model piglatin] [--out build/attnviz-single.html]
 
 It reads the built site (run the wasm build first). Two things file:// forbids are avoided:
   - fetch() of the .wasm, the manifest and the weights: the bundle defines its own `fetch`,

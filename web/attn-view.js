@@ -1,7 +1,7 @@
 // <attn-view>: a live attention view for any HTML page, from one script tag.
 //
 //   <script type="module" src="https://your.site/attnviz/attn-view.js"></script>
-//   <attn-view model="weights/s2s_seed_small.weights.json" text="hello" kind="cross" layer="2" head="5"></attn-view>
+//   <attn-view model="weights/piglatin.weights.json" text="glove" kind="cross" layer="3" head="avg"></attn-view>
 //
 // Attributes (all live: change one and the view follows):
 //   model     URL of a weights file (docs/weights-format.md), relative to the page

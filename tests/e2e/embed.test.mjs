@@ -49,9 +49,9 @@ test('<attn-view>: three live views of different models on one page share one en
   assert.equal(status.models, 3, 'one model handle per element');
   const s2s = await page.$eval('#view-s2s', (e) => ({ ...e.current, matrix: null }));
   assert.equal(s2s.kind, 'cross');
-  assert.equal(s2s.layer, 2);
-  assert.equal(s2s.head, 5);
-  assert.deepEqual(s2s.colTokens.slice(0, 5), ['h', 'e', 'l', 'l', 'o']);
+  assert.equal(s2s.layer, 3);
+  assert.equal(s2s.output, 'oveglay');
+  assert.deepEqual(s2s.colTokens.slice(0, 5), ['g', 'l', 'o', 'v', 'e']);
   assert.equal(await page.$eval('#view-lm', (e) => e.current.view), 'head');
   assert.ok(await page.$eval('#view-lm', (e) => Number(e.shadowRoot.querySelector('.head-canvas').dataset.lines)) > 0);
   assert.equal(await page.$eval('#view-induction', (e) => e.current.view), 'rollout');
@@ -65,7 +65,7 @@ test('<attn-view>: two instances of one model stay independent; attributes and t
   await page.evaluate(() => {
     const second = document.createElement('attn-view');
     second.id = 'second';
-    second.setAttribute('model', '../weights/s2s_seed_small.weights.json');
+    second.setAttribute('model', '../weights/piglatin.weights.json');
     second.setAttribute('text', 'world');
     second.setAttribute('kind', 'enc');
     document.body.append(second);
@@ -73,17 +73,17 @@ test('<attn-view>: two instances of one model stay independent; attributes and t
   await page.waitForSelector('#second[data-ready="1"]');
   const first = await page.$eval('#view-s2s', (e) => e.current.srcTokens.join(''));
   const second = await page.$eval('#second', (e) => e.current.srcTokens.join(''));
-  assert.match(first, /^hello/);
+  assert.match(first, /^glove/);
   assert.match(second, /^world/);
   // Redrawing the first after the second ran still shows the first's own text.
   const update = page.evaluate(() => new Promise((done) => document.getElementById('view-s2s').addEventListener('attn-view-update', (e) => done(e.detail.colTokens.join('')), { once: true })));
   await page.$eval('#view-s2s', (e) => e.setAttribute('head', 'avg'));
-  assert.match(await update, /^hello/);
+  assert.match(await update, /^glove/);
   assert.equal(await page.$eval('#view-s2s', (e) => e.current.head), 'avg');
   // Typing in an editable view re-runs it.
   const input = page.locator('#view-lm').locator('input');
-  await input.fill('abc');
-  await page.waitForFunction(() => document.getElementById('view-lm').current.rowTokens.length === 4);
+  await input.fill('may the first twenty twenty two');
+  await page.waitForFunction(() => document.getElementById('view-lm').current.srcTokens.join(' ').startsWith('may the first'));
   assert.equal((await page.evaluate(async () => (await import('/attnviz.js')).engineStatus())).generation, 1);
   assertClean(problems);
 });
@@ -94,8 +94,8 @@ test('postMessage: the host sets text, view and model, and receives attention an
   await page.waitForFunction(() => window.received?.some((m) => m.type === 'attnviz:state'), null, { timeout: 20000 });
   assert.ok(await page.evaluate(() => window.received.some((m) => m.type === 'attnviz:ready')));
   let state = await lastState();
-  assert.equal(state.model, 's2s-seed-small');
-  assert.equal(state.text, 'hello');
+  assert.equal(state.model, 'piglatin');
+  assert.equal(state.text, 'glove');
   assert.equal(state.attention.length, state.rows);
   assert.equal(state.attention[0].length, state.cols);
   assert.ok(typeof state.output === 'string');
@@ -112,9 +112,9 @@ test('postMessage: the host sets text, view and model, and receives attention an
   assert.ok(Math.abs(sum - 1) < 1e-4, `a row of cross-attention sums to 1 (${sum})`);
 
   await page.click('#host-lm');
-  await page.waitForFunction(() => window.received.filter((m) => m.type === 'attnviz:state').at(-1).model === 'lm-learned-h1', null, { timeout: 20000 });
+  await page.waitForFunction(() => window.received.filter((m) => m.type === 'attnviz:state').at(-1).model === 'induction-lm', null, { timeout: 20000 });
   state = await lastState();
-  assert.equal(state.text, 'a bad cafe');
+  assert.equal(state.text, 'the quick brown fox jumps the quick brown');
   assert.equal(state.kind, 'enc');
   // A bad request is answered with an error, not silence.
   await page.evaluate(() => document.getElementById('attnviz').contentWindow.postMessage({ type: 'attnviz:set', kind: 'sideways' }, location.origin));
@@ -135,7 +135,7 @@ test('postMessage: a window that is not the embedding parent is ignored', async 
 
 test('single-file build: one HTML file that works from file:// with no server', async () => {
   const out = fileURLToPath(new URL('attnviz-single.html', ARTIFACTS));
-  execFileSync('python3', [`${ROOT}tools/build_single_file.py`, '--site', SITE, '--model', 's2s-seed-small', '--out', out], { stdio: 'pipe' });
+  execFileSync('python3', [`${ROOT}tools/build_single_file.py`, '--site', SITE, '--model', 'copy', '--out', out], { stdio: 'pipe' });
   const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 900 } });
   contexts.push(context);
   const page = await context.newPage();

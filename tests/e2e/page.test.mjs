@@ -127,6 +127,20 @@ describe('attnviz page in headless Chromium', () => {
     assertClean(problems);
   });
 
+  test('the shipped default, Pig Latin, turns "glove" into "oveglay" and shows its cross-attention', async () => {
+    const shipped = JSON.parse(readFileSync(new URL('../../weights/manifest.json', import.meta.url), 'utf8'));
+    assert.equal(shipped.find((m) => m.default).id, 'piglatin');
+    const { page, problems } = await open('?model=piglatin&text=glove&kind=cross&layer=3');
+    assert.equal((await page.textContent('#output-text')).trim(), 'oveglay');
+    const info = await canvasInfo(page);
+    assert.deepEqual(info.colTokens, ['g', 'l', 'o', 'v', 'e', '<eos>']);
+    assert.equal(info.rows, 8);  // <bos> o v e g l a y
+    await page.fill('#text-input', 'apple');
+    await page.waitForFunction(() => document.getElementById('output-text').textContent.trim() === 'appleyay');
+    await page.screenshot({ path: new URL('piglatin.png', ARTIFACTS).pathname, fullPage: true });
+    assertClean(problems);
+  });
+
   test('typing redraws the heatmap with one row and column per token (seq2seq, padding hidden)', async () => {
     const { page, problems } = await open();
     await setAndDraw(page, '#padding-check', false);

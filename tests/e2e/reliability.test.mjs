@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { launch, openPage } from './browser.mjs';
 import { SITE, serve } from './server.mjs';
 
-const WEIGHTS = new URL('../../weights/', import.meta.url);
+const FIXTURES = new URL('../fixtures/', import.meta.url);
 const FRAME_MS = 1000 / 60;
 const BOX_LIMIT = 2000;  // the page's input box keeps this many characters of a paste (these models)
 
@@ -329,7 +329,7 @@ describe('reliability of the page in headless Chromium', () => {
     assert.deepEqual([status.generation, status.alive, status.models], [3, true, 1]);
 
     // 3. A user's file: after an abort it is read again from the File the user gave.
-    const lm = readFileSync(new URL('lm_learned_h1.weights.json', WEIGHTS), 'utf8');
+    const lm = readFileSync(new URL('lm_learned_h1.weights.json', FIXTURES), 'utf8');
     await drop(page, 'mine.json', lm);
     await page.waitForFunction(() => document.body.dataset.model === 'file');
     await page.fill('#text-input', 'abc');
@@ -356,7 +356,7 @@ describe('reliability of the page in headless Chromium', () => {
   test('a dropped file is read locally: no request carries its bytes', async () => {
     const { page, problems } = await open('?model=s2s-seed-small&text=ab');
     const marker = `private-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    const weights = JSON.parse(readFileSync(new URL('lm_learned_h1.weights.json', WEIGHTS), 'utf8'));
+    const weights = JSON.parse(readFileSync(new URL('lm_learned_h1.weights.json', FIXTURES), 'utf8'));
     weights.metadata = { ...weights.metadata, note: marker };
     const text = JSON.stringify(weights);
     const seen = [];

@@ -9,6 +9,30 @@ import { fileURLToPath } from 'node:url';
 export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
 
 export const SITE = resolve(fileURLToPath(new URL('../../build/wasm/web/', import.meta.url)));
+const FIXTURES = resolve(fileURLToPath(new URL('../fixtures/', import.meta.url)));
+
+// Two small random-weight models from tests/fixtures, which many browser tests are written
+// against (a padded seq2seq and a causal LM, quick to load). This server adds them to the
+// manifest it hands out, first and as the default; the shipped manifest lists only the
+// trained models, and they stay in it after these.
+export const TEST_MODELS = [
+  { id: 's2s-seed-small', title: 'Seq2seq fixture (random weights, char-level a-z)',
+    file: 's2s_seed_small.weights.json', default: true, example_text: 'hello',
+    description: 'Untrained encoder-decoder in the Pig Latin layout, sources padded to 12.' },
+  { id: 'lm-learned-h1', title: 'Causal LM fixture (random weights, chars a-h and space)',
+    file: 'lm_learned_h1.weights.json', example_text: 'a bad cafe',
+    description: 'Untrained decoder-only model: 3 layers, 1 head, learned positions.' },
+];
+
+async function testManifest(root) {
+  const shipped = JSON.parse(await readFile(join(root, 'weights', 'manifest.json'), 'utf8'));
+  return JSON.stringify([...TEST_MODELS, ...shipped.map(({ default: _, ...entry }) => entry)]);
+}
+
+function testModelFile(path) {
+  const entry = TEST_MODELS.find((m) => path === `/weights/${m.file}`);
+  return entry ? join(FIXTURES, entry.file) : null;
+}
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -44,8 +68,14 @@ export async function serve(root = SITE) {
       return;
     }
     try {
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
+      let body;
+      if (path === '/weights/manifest.json') {
+        body = await testManifest(root);
+      } else {
+        file = testModelFile(path) || file;
+        if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+        body = await readFile(file);
+      }
       res.writeHead(200, {
         'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
         'Content-Security-Policy': CSP,

@@ -20,6 +20,6 @@ window.addEventListener('message', (event) => {
 
 document.getElementById('host-send').addEventListener('click', () => send({ type: 'attnviz:set', text: document.getElementById('host-text').value }));
 document.getElementById('host-cross').addEventListener('click', () => send({ type: 'attnviz:set', kind: 'cross', layer: 2, head: 'avg' }));
-document.getElementById('host-lm').addEventListener('click', () => send({ type: 'attnviz:set', model: 'lm-learned-h1', text: 'a bad cafe' }));
+document.getElementById('host-lm').addEventListener('click', () => send({ type: 'attnviz:set', model: 'induction-lm', text: 'the quick brown fox jumps the quick brown' }));
 // The embed's listener is installed before its load event, so a hello then is never lost.
 frame.addEventListener('load', () => send({ type: 'attnviz:hello' }));
