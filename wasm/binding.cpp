@@ -44,6 +44,25 @@ const attnviz::AttentionTrace* trace_of(Session& s, int kind) {
   }
 }
 
+// Runs the session's engine and keeps the result's JSON for JS; null (with last_error) on failure.
+const char* run_session(Session& s, std::string_view text, const attnviz::RunOptions& options) {
+  try {
+    const attnviz::Status status = s.engine->run(text, options, s.result);
+    if (!status.ok) {
+      last_error = status.message;
+      return nullptr;
+    }
+    s.text = attnviz::result_json(s.result, s.model.config.is_seq2seq(), false).dump();
+  } catch (const std::bad_alloc&) {
+    last_error = "out of memory while running the model";
+    return nullptr;
+  } catch (const std::exception& e) {
+    last_error = e.what();
+    return nullptr;
+  }
+  return s.text.c_str();
+}
+
 }  // namespace
 
 extern "C" {
@@ -91,26 +110,11 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_run(int handle, const char* text, int t
                                              int target_length, int continuation) {
   Session* s = find(handle);
   if (!s) return nullptr;
-  try {
-    attnviz::RunOptions options = s->probes;
-    options.teacher_forced = has_target != 0;
-    if (options.teacher_forced) options.target.assign(target, size_t(target_length));
-    options.continuation = continuation;
-    const attnviz::Status status =
-        s->engine->run(std::string_view(text, size_t(text_length)), options, s->result);
-    if (!status.ok) {
-      last_error = status.message;
-      return nullptr;
-    }
-    s->text = attnviz::result_json(s->result, s->model.config.is_seq2seq(), false).dump();
-  } catch (const std::bad_alloc&) {
-    last_error = "out of memory while running the model";
-    return nullptr;
-  } catch (const std::exception& e) {
-    last_error = e.what();
-    return nullptr;
-  }
-  return s->text.c_str();
+  attnviz::RunOptions options = s->probes;
+  options.teacher_forced = has_target != 0;
+  if (options.teacher_forced) options.target.assign(target, size_t(target_length));
+  options.continuation = continuation;
+  return run_session(*s, std::string_view(text, size_t(text_length)), options);
 }
 
 // The encoder alone on UTF-8 text (seq2seq), for a quick look and for measurement; the
@@ -118,21 +122,9 @@ EMSCRIPTEN_KEEPALIVE const char* attnviz_run(int handle, const char* text, int t
 EMSCRIPTEN_KEEPALIVE const char* attnviz_encode(int handle, const char* text, int text_length) {
   Session* s = find(handle);
   if (!s) return nullptr;
-  try {
-    attnviz::RunOptions options = s->probes;
-    options.decode = false;
-    const attnviz::Status status =
-        s->engine->run(std::string_view(text, size_t(text_length)), options, s->result);
-    if (!status.ok) {
-      last_error = status.message;
-      return nullptr;
-    }
-    s->text = attnviz::result_json(s->result, s->model.config.is_seq2seq(), false).dump();
-  } catch (const std::exception& e) {
-    last_error = e.what();
-    return nullptr;
-  }
-  return s->text.c_str();
+  attnviz::RunOptions options = s->probes;
+  options.decode = false;
+  return run_session(*s, std::string_view(text, size_t(text_length)), options);
 }
 
 // The last run's attention of one kind (0 encoder self, 1 decoder self, 2 cross):
