@@ -1,11 +1,24 @@
 // The model card beside the heatmaps: what model this is, from model.info() and the manifest.
 
+// A metadata value as a reader would write it: lists joined by commas, nested objects as
+// "key: value; key: value", underscores in keys as spaces.
+function describe(value) {
+  if (Array.isArray(value)) {
+    const scalar = value.every((v) => v === null || typeof v !== 'object');
+    return value.map(describe).join(scalar ? ', ' : '; ');
+  }
+  if (value && typeof value === 'object') {
+    return Object.entries(value).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${describe(v)}`).join('; ');
+  }
+  return String(value);
+}
+
 function addRow(list, term, value) {
   if (value === undefined || value === null || value === '') return;
   const dt = document.createElement('dt');
   dt.textContent = term;
   const dd = document.createElement('dd');
-  dd.textContent = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  dd.textContent = describe(value);
   list.append(dt, dd);
 }
 
@@ -35,7 +48,7 @@ export function renderModelCard(container, entry, info) {
   const vocab = seq2seq ? `${tokenizer.src_vocab.length} source / ${tokenizer.tgt_vocab.length} target` : `${tokenizer.src_vocab.length}`;
   addRow(list, 'tokens', `${tokenizer.level}-level, vocabulary ${vocab}${tokenizer.lowercase ? ', lower-cased' : ''}`);
   if (tokenizer.pad_src) addRow(list, 'padding', `source padded to ${config.max_len}${tokenizer.src_key_padding_mask ? ', pad keys masked' : ', pad keys not masked'}`);
-  for (const [key, value] of Object.entries(metadata)) addRow(list, key, value);
+  for (const [key, value] of Object.entries(metadata)) addRow(list, key.replace(/_/g, ' '), value);
   container.appendChild(list);
   container.dataset.architecture = config.architecture;
 }
