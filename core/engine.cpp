@@ -28,6 +28,19 @@ void AttentionTrace::shrink(int new_rows, int new_cols) {
   data.resize(size_t(layers) * heads * rows * cols);
 }
 
+void RunResult::clear() {
+  for (auto* ids : {&src_ids, &tgt_ids, &output_ids, &next_ids}) ids->clear();
+  src_tokens.clear();
+  tgt_tokens.clear();
+  output.clear();
+  for (auto* trace : {&encoder_self, &decoder_self, &cross}) trace->clear();
+  for (auto& trace : scores) trace.clear();
+  for (auto& trace : value_norms) trace.clear();
+  logits.clear();
+  logit_rows = 0;
+  notices.clear();
+}
+
 Engine::Engine(const Model& model)
     : model_(model),
       tokenizer_(model.tokenizer, model.config.max_len, model.config.is_seq2seq()),
@@ -35,7 +48,7 @@ Engine::Engine(const Model& model)
 
 Status Engine::run(std::string_view text, const RunOptions& options, RunResult& result) {
   try {
-    result = RunResult();
+    result.clear();
     set_ablations(options.ablations);
     capture_scores_ = options.capture_scores;
     capture_value_norms_ = options.capture_value_norms;

@@ -33,6 +33,7 @@ struct AttentionTrace {
   bool empty() const { return layers == 0; }
   // Keeps the first `new_rows` x `new_cols` of every head, compacting in place.
   void shrink(int new_rows, int new_cols);
+  void clear() { reset(0, 0, 0, 0); }
 };
 
 enum class AttentionKind { kEncoderSelf = 0, kDecoderSelf = 1, kCross = 2 };
@@ -75,6 +76,10 @@ struct RunResult {
   std::vector<float> logits;                // [logit_rows x vocab]
   int logit_rows = 0;
   std::vector<std::string> notices;         // e.g. the text was cut to fit max_len
+
+  // Empties the result for the next run but keeps its buffers, so runs of similar size
+  // allocate nothing for the result.
+  void clear();
 };
 
 class Engine {
