@@ -23,8 +23,10 @@ export function sizeCanvas(canvas, cssWidth, cssHeight) {
     canvas.width = width;
     canvas.height = height;
   }
-  canvas.style.width = `${cssWidth}px`;
-  canvas.style.height = `${cssHeight}px`;
+  // Set the CSS size only when it changes: a style write invalidates layout every frame.
+  const styleWidth = `${cssWidth}px`, styleHeight = `${cssHeight}px`;
+  if (canvas.style.width !== styleWidth) canvas.style.width = styleWidth;
+  if (canvas.style.height !== styleHeight) canvas.style.height = styleHeight;
   const ctx = canvas.getContext('2d');
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, cssWidth, cssHeight);
