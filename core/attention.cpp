@@ -12,7 +12,7 @@ namespace attnviz {
 namespace {
 
 // Writes one head's rows of `m` where `out` says; nothing when it says nowhere.
-void copy_rows(const Matrix& m, const WeightsOut& out, int head) {
+void copy_rows(const Eigen::Ref<const Matrix>& m, const WeightsOut& out, int head) {
   if (!out.data) return;
   for (Eigen::Index i = 0; i < m.rows(); ++i)
     Eigen::Map<RowVector>(out.data + head * out.head_stride + i * out.row_stride, m.cols()) = m.row(i);
@@ -22,15 +22,15 @@ void copy_rows(const Matrix& m, const WeightsOut& out, int head) {
 
 void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
             const Eigen::Ref<const Matrix>& v, int nhead, const AttentionMask& mask,
-            Matrix& context, const AttentionRecord& record) {
+            Eigen::Ref<Matrix> context, const AttentionRecord& record, Workspace& ws) {
   const Eigen::Index queries = q.rows(), keys = k.rows(), d = q.cols();
   const Eigen::Index head_dim = d / nhead;
   // PyTorch divides q by sqrt(head_dim) before the product.
   const float scale = std::sqrt(static_cast<float>(head_dim));
   const float minus_inf = -std::numeric_limits<float>::infinity();
-  context.resize(queries, d);
-  Matrix scores(queries, keys);
-  Matrix keys_t(head_dim, keys);  // k_h transposed: [head_dim x keys]
+  eigen_assert(context.rows() == queries && context.cols() == d);
+  Eigen::Ref<Matrix> scores = ws.scores.topLeftCorner(queries, keys);  // [queries x keys]
+  Eigen::Ref<Matrix> keys_t = ws.keys_t.topLeftCorner(head_dim, keys);  // k_h transposed
   for (int h = 0; h < nhead; ++h) {
     for (Eigen::Index j = 0; j < keys; ++j)
       for (Eigen::Index e = 0; e < head_dim; ++e) keys_t(e, j) = k(j, h * head_dim + e);
@@ -80,10 +80,10 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
 }
 
 void value_norms(const Eigen::Ref<const Matrix>& v, const TensorView& out_proj_weight, int nhead,
-                 int first_key, const WeightsOut& out) {
+                 int first_key, const WeightsOut& out, Workspace& ws) {
   if (!out.data) return;
   const int d = static_cast<int>(v.cols()), head_dim = d / nhead;
-  std::vector<double> projected(static_cast<size_t>(d));
+  std::vector<double>& projected = ws.projected;  // [d]
   for (int h = 0; h < nhead; ++h)
     for (Eigen::Index j = 0; j < v.rows(); ++j) {
       // v_j^h [1 x head_dim] times W_O's rows for this head [head_dim x d] (input-major).
@@ -111,13 +111,16 @@ TensorView in_proj_bias_block(const AttentionWeights& w, int index) {
 
 void multihead_attention(const AttentionWeights& w, const Eigen::Ref<const Matrix>& query,
                          const Eigen::Ref<const Matrix>& key_value, int nhead,
-                         const AttentionMask& mask, Matrix& out, const AttentionRecord& record) {
-  Matrix q, k, v, context;
+                         const AttentionMask& mask, Eigen::Ref<Matrix> out,
+                         const AttentionRecord& record, Workspace& ws) {
+  const Eigen::Index queries = query.rows(), keys = key_value.rows();
+  auto q = ws.q.topRows(queries), context = ws.context.topRows(queries);
+  auto k = ws.k.topRows(keys), v = ws.v.topRows(keys);
   linear(query, in_proj_weight_block(w, 0), in_proj_bias_block(w, 0), q);
   linear(key_value, in_proj_weight_block(w, 1), in_proj_bias_block(w, 1), k);
   linear(key_value, in_proj_weight_block(w, 2), in_proj_bias_block(w, 2), v);
-  value_norms(v, w.out_proj.weight, nhead, 0, record.value_norms);
-  attend(q, k, v, nhead, mask, context, record);
+  value_norms(v, w.out_proj.weight, nhead, 0, record.value_norms, ws);
+  attend(q, k, v, nhead, mask, context, record, ws);
   linear(context, w.out_proj.weight, w.out_proj.bias, out);
 }
 

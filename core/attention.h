@@ -8,6 +8,7 @@
 
 #include "model.h"
 #include "tensor.h"
+#include "workspace.h"
 
 namespace attnviz {
 
@@ -45,25 +46,27 @@ struct AttentionRecord {
 };
 
 // q: [Tq x d] (not yet scaled), k, v: [S x d], with the heads side by side in the columns.
-// context: [Tq x d], the heads' outputs concatenated, before out_proj.
+// context: [Tq x d], the heads' outputs concatenated, before out_proj. Uses the workspace's
+// scores and keys_t (reserved for at least Tq and S rows).
 void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
             const Eigen::Ref<const Matrix>& v, int nhead, const AttentionMask& mask,
-            Matrix& context, const AttentionRecord& record);
+            Eigen::Ref<Matrix> context, const AttentionRecord& record, Workspace& ws);
 
 // The norm each key's value vector has after the head's slice of out_proj: for head h and
 // key j, ||v_j^h W_O[h rows]|| (bias left out), which scales a_ij into the size of what the
 // head actually adds. v: [keys x d]; written for keys first_key.. first_key + v.rows() - 1.
 void value_norms(const Eigen::Ref<const Matrix>& v, const TensorView& out_proj_weight, int nhead,
-                 int first_key, const WeightsOut& out);
+                 int first_key, const WeightsOut& out, Workspace& ws);
 
 // The q, k and v blocks of the packed in_proj_weight / in_proj_bias (index 0, 1, 2).
 TensorView in_proj_weight_block(const AttentionWeights& w, int index);
 TensorView in_proj_bias_block(const AttentionWeights& w, int index);
 
 // The whole module: project query and key_value, attend, apply out_proj.
-// query: [Tq x d], key_value: [S x d], out: [Tq x d].
+// query: [Tq x d], key_value: [S x d], out: [Tq x d]. Uses the workspace's q, k, v, context.
 void multihead_attention(const AttentionWeights& w, const Eigen::Ref<const Matrix>& query,
                          const Eigen::Ref<const Matrix>& key_value, int nhead,
-                         const AttentionMask& mask, Matrix& out, const AttentionRecord& record);
+                         const AttentionMask& mask, Eigen::Ref<Matrix> out,
+                         const AttentionRecord& record, Workspace& ws);
 
 }  // namespace attnviz

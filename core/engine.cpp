@@ -44,7 +44,13 @@ void RunResult::clear() {
 Engine::Engine(const Model& model)
     : model_(model),
       tokenizer_(model.tokenizer, model.config.max_len, model.config.is_seq2seq()),
-      caches_(model.decoder.size()) {}
+      caches_(model.decoder.size()) {
+  const Config& c = model.config;
+  workspace_.reserve(c.max_len, c.d_model, c.nhead, c.dim_feedforward);
+  memory_.resize(c.max_len, c.d_model);
+  x_.resize(c.max_len, c.d_model);
+  logits_.resize(c.max_len, static_cast<Eigen::Index>(model.output_vocab().size()));
+}
 
 Status Engine::run(std::string_view text, const RunOptions& options, RunResult& result) {
   try {
@@ -52,7 +58,8 @@ Status Engine::run(std::string_view text, const RunOptions& options, RunResult& 
     set_ablations(options.ablations);
     capture_scores_ = options.capture_scores;
     capture_value_norms_ = options.capture_value_norms;
-    const Encoded source = tokenizer_.encode_source(text);
+    tokenizer_.encode_source(text, source_);
+    const Encoded& source = source_;
     result.src_ids = source.ids;
     for (int id : source.ids) result.src_tokens.push_back(tokenizer_.source().token(id));
     if (source.truncated) {
@@ -74,9 +81,9 @@ Status Engine::run(std::string_view text, const RunOptions& options, RunResult& 
 }
 
 void Engine::embed(const TensorView& table, const int* ids, int count, int first_position,
-                   Matrix& out) const {
+                   Eigen::Ref<Matrix> out) const {
   const Config& c = model_.config;
-  out.resize(count, c.d_model);
+  eigen_assert(out.rows() == count && out.cols() == c.d_model);
   const auto embeddings = table.matrix();
   for (int i = 0; i < count; ++i) {
     out.row(i) = embeddings.row(ids[i]) * static_cast<float>(c.embed_scale);
@@ -116,8 +123,8 @@ void Engine::set_ablations(const std::vector<HeadAblation>& ablations) {
   }
 }
 
-void Engine::encode(const std::vector<int>& ids, const uint8_t* padding, Matrix& x,
-                    RunResult* record) const {
+void Engine::encode(const std::vector<int>& ids, const uint8_t* padding, Eigen::Ref<Matrix> x,
+                    RunResult* record) {
   const Config& c = model_.config;
   const int length = static_cast<int>(ids.size());
   embed(model_.src_embedding, ids.data(), length, 0, x);
@@ -134,14 +141,14 @@ void Engine::encode(const std::vector<int>& ids, const uint8_t* padding, Matrix&
     AttentionRecord layer_record;
     if (record) layer_record = record_for(*record, AttentionKind::kEncoderSelf, l, 0);
     else if (!ablation_[kind].empty()) layer_record.ablation = ablation_[kind].data() + size_t(l) * c.nhead;
-    encoder_layer_forward(model_.encoder[l], c, x, mask, layer_record);
+    encoder_layer_forward(model_.encoder[l], c, x, mask, layer_record, workspace_);
   }
   if (c.encoder_norm)
     layer_norm(x, model_.encoder_norm.weight, model_.encoder_norm.bias, static_cast<float>(c.layer_norm_eps));
 }
 
-void Engine::append_logits(const Matrix& x, RunResult& result) const {
-  Matrix logits;  // [rows x vocab]
+void Engine::append_logits(const Eigen::Ref<const Matrix>& x, RunResult& result) {
+  auto logits = logits_.topRows(x.rows());  // [rows x vocab]
   linear(x, model_.output.weight, model_.output.bias, logits);
   result.logits.insert(result.logits.end(), logits.data(), logits.data() + logits.size());
   result.logit_rows += static_cast<int>(logits.rows());
@@ -152,20 +159,20 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
   const SpecialTokens& specials = model_.tokenizer.specials;
   const int src_len = static_cast<int>(result.src_ids.size());
 
-  std::vector<uint8_t> padding;
+  padding_.clear();
   if (model_.tokenizer.src_key_padding_mask)
-    for (int id : result.src_ids) padding.push_back(id == specials.pad);
-  const uint8_t* memory_padding = padding.empty() ? nullptr : padding.data();
+    for (int id : result.src_ids) padding_.push_back(id == specials.pad);
+  const uint8_t* memory_padding = padding_.empty() ? nullptr : padding_.data();
 
-  Matrix memory;  // [S x d]
+  auto memory = memory_.topRows(src_len);  // [S x d]
   encode(result.src_ids, memory_padding, memory, &result);
   if (!options.decode) return;
 
-  std::vector<int> forced;
+  std::vector<int>& forced = target_.ids;
+  forced.clear();
   if (options.teacher_forced) {
-    const Encoded target = tokenizer_.encode_target(options.target, c.max_len - 1);
-    forced = target.ids;
-    if (target.truncated)
+    tokenizer_.encode_target(options.target, c.max_len - 1, target_);
+    if (target_.truncated)
       result.notices.push_back("the target was cut to " + std::to_string(forced.size()) +
                                " tokens (max_len " + std::to_string(c.max_len) + ")");
   }
@@ -190,14 +197,14 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
 
   // One decoder position per step; the cache holds every earlier position's keys/values.
   int token = specials.bos;
-  Matrix x;  // [1 x d]
+  auto x = x_.topRows(1);  // [1 x d]
   for (int step = 0; step < max_steps; ++step) {
     result.tgt_ids.push_back(token);
     embed(model_.tgt_embedding, &token, 1, step, x);
     for (int l = 0; l < c.num_decoder_layers; ++l)
       decoder_layer_forward(model_.decoder[l], c, x, caches_[l], memory_padding,
                             record_for(result, AttentionKind::kDecoderSelf, l, step),
-                            record_for(result, AttentionKind::kCross, l, step));
+                            record_for(result, AttentionKind::kCross, l, step), workspace_);
     if (c.decoder_norm)
       layer_norm(x, model_.decoder_norm.weight, model_.decoder_norm.bias, static_cast<float>(c.layer_norm_eps));
     append_logits(x, result);
@@ -220,12 +227,12 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
   }
   if (capture_value_norms_) result.value_norms[self_kind].shrink(1, steps);
   for (int id : result.tgt_ids) result.tgt_tokens.push_back(tokenizer_.target().token(id));
-  result.output = tokenizer_.decode(result.output_ids);
+  tokenizer_.decode(result.output_ids, result.output);
 }
 
 void Engine::run_causal_lm(const RunOptions& options, RunResult& result) {
   const Config& c = model_.config;
-  Matrix x;  // [S x d]
+  auto x = x_.topRows(static_cast<Eigen::Index>(result.src_ids.size()));  // [S x d]
   encode(result.src_ids, nullptr, x, &result);
   append_logits(x, result);
   const int vocab = static_cast<int>(model_.output_vocab().size());
@@ -241,18 +248,19 @@ void Engine::run_causal_lm(const RunOptions& options, RunResult& result) {
                              " tokens (max_len " + std::to_string(c.max_len) + ")");
     wanted = room;
   }
-  std::vector<int> ids = result.src_ids;
+  ids_ = result.src_ids;
   int next = result.next_ids.back();
   for (int k = 0; k < wanted; ++k) {
     result.output_ids.push_back(next);
     if (k + 1 == wanted || next == model_.tokenizer.specials.eos) break;
-    ids.push_back(next);
-    Matrix y, logits;
-    encode(ids, nullptr, y, nullptr);
+    ids_.push_back(next);
+    auto y = x_.topRows(static_cast<Eigen::Index>(ids_.size()));
+    encode(ids_, nullptr, y, nullptr);
+    auto logits = logits_.topRows(1);
     linear(y.bottomRows(1), model_.output.weight, model_.output.bias, logits);
     next = argmax(logits.data(), vocab);
   }
-  result.output = tokenizer_.decode(result.output_ids);
+  tokenizer_.decode(result.output_ids, result.output);
 }
 
 }  // namespace attnviz

@@ -95,20 +95,29 @@ class Engine {
  private:
   void run_seq2seq(const RunOptions& options, RunResult& result);
   void run_causal_lm(const RunOptions& options, RunResult& result);
-  // Token embeddings times embed_scale plus positions first_position.. ; out: [ids x d].
+  // Token embeddings times embed_scale plus positions first_position.. ; out: [count x d].
   void embed(const TensorView& table, const int* ids, int count, int first_position,
-             Matrix& out) const;
-  // The encoder stack on ids (with its final norm); records attention when trace is given.
-  void encode(const std::vector<int>& ids, const uint8_t* padding, Matrix& x,
-              RunResult* record) const;
+             Eigen::Ref<Matrix> out) const;
+  // The encoder stack on ids (with its final norm) into x [ids x d]; records attention when
+  // record is given.
+  void encode(const std::vector<int>& ids, const uint8_t* padding, Eigen::Ref<Matrix> x,
+              RunResult* record);
   // What layer `layer` of `kind` records into result (rows offset by `row`).
   AttentionRecord record_for(RunResult& result, AttentionKind kind, int layer, int row) const;
   void set_ablations(const std::vector<HeadAblation>& ablations);
-  void append_logits(const Matrix& x, RunResult& result) const;
+  void append_logits(const Eigen::Ref<const Matrix>& x, RunResult& result);
 
   const Model& model_;
   Tokenizer tokenizer_;
+  // Everything a run needs, sized here for max_len positions and reused, so that a run
+  // allocates nothing once the result's buffers have grown to fit (RunResult::clear).
   std::vector<DecoderLayerCache> caches_;
+  Workspace workspace_;
+  Matrix memory_, x_;   // [max_len x d]: the encoder's output; the stack's activations
+  Matrix logits_;       // [max_len x vocab]
+  Encoded source_, target_;
+  std::vector<uint8_t> padding_;  // [S]: source keys to ignore
+  std::vector<int> ids_;          // causal LM: the text and its continuation so far
   std::vector<Ablation> ablation_[3];  // per kind: [layer * nhead + head]
   bool capture_scores_ = false, capture_value_norms_ = false;
 };

@@ -11,18 +11,21 @@
 namespace attnviz {
 
 // One encoder layer over the whole sequence, in place. x: [S x d].
-void encoder_layer_forward(const EncoderLayer& layer, const Config& config, Matrix& x,
-                           const AttentionMask& mask, const AttentionRecord& self_record);
+void encoder_layer_forward(const EncoderLayer& layer, const Config& config, Eigen::Ref<Matrix> x,
+                           const AttentionMask& mask, const AttentionRecord& self_record,
+                           Workspace& ws);
 
 // Keys and values one decoder layer has seen: its own past positions (the cache that keeps
 // greedy decoding linear in the output length) and the encoder memory's, computed once.
 struct DecoderLayerCache {
-  Matrix self_keys, self_values;    // [max_len x d], rows 0..length-1 filled
+  Matrix self_keys, self_values;      // [max_len x d], rows 0..length-1 filled
   int length = 0;
-  Matrix memory_keys, memory_values;  // [S x d]
+  Matrix memory_keys, memory_values;  // [max_len x d], rows 0..memory_length-1 filled
+  int memory_length = 0;
 };
 
-// Fills the cache's memory keys/values from the encoder output. memory: [S x d].
+// Fills the cache's memory keys/values from the encoder output (sizing the cache for the
+// model on first use) and empties its past. memory: [S x d].
 void prepare_decoder_cache(const DecoderLayer& layer, const Config& config,
                            const Eigen::Ref<const Matrix>& memory, DecoderLayerCache& cache);
 
@@ -30,8 +33,9 @@ void prepare_decoder_cache(const DecoderLayer& layer, const Config& config,
 // Each row sees itself and the positions before it (the causal mask), and all of memory but
 // the keys memory_padding marks. x: [rows x d]. Records get these queries' rows (and, for
 // value norms, the new keys; the memory's on the first call).
-void decoder_layer_forward(const DecoderLayer& layer, const Config& config, Matrix& x,
+void decoder_layer_forward(const DecoderLayer& layer, const Config& config, Eigen::Ref<Matrix> x,
                            DecoderLayerCache& cache, const uint8_t* memory_padding,
-                           const AttentionRecord& self_record, const AttentionRecord& cross_record);
+                           const AttentionRecord& self_record, const AttentionRecord& cross_record,
+                           Workspace& ws);
 
 }  // namespace attnviz

@@ -1,5 +1,7 @@
 #include "ops.h"
 
+#include "simd.h"
+
 #include <cmath>
 #include <limits>
 
@@ -12,56 +14,74 @@ namespace attnviz {
 
 namespace {
 
-// One R x C tile of y = x W + b: the accumulators stay in registers for the whole sum over
-// k (C a multiple of 4 becomes SIMD lanes; natively and in wasm alike). Each output still
-// sums bias, then x[i, 0] W[0, o], x[i, 1] W[1, o], ... in that order.
-template <int R, int C>
+// One R x 4V tile of y = x W + b: R rows of x times 4V columns of W, the R x V accumulator
+// vectors held in registers for the whole sum over k. Each output still sums bias, then
+// x[i, 0] W[0, o], x[i, 1] W[1, o], ... in that order (lanes are separate outputs).
+template <int R, int V>
 void linear_tile(const float* x, size_t x_stride, const float* w, int in, int features,
                  const float* bias, float* y, int y_stride) {
-  float acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = bias ? bias[c] : 0.0f;
+  using namespace simd;
+  f32x4 acc[R][V];
+  for (int c = 0; c < V; ++c) {
+    const f32x4 b = bias ? load(bias + 4 * c) : splat(0.0f);
+    for (int r = 0; r < R; ++r) acc[r][c] = b;
+  }
   for (int k = 0; k < in; ++k) {
     const float* wk = w + size_t(k) * features;
+    f32x4 wv[V];
+    for (int c = 0; c < V; ++c) wv[c] = load(wk + 4 * c);
     for (int r = 0; r < R; ++r) {
-      const float a = x[r * x_stride + k];
-      for (int c = 0; c < C; ++c) acc[r][c] += a * wk[c];
+      const f32x4 a = splat(x[r * x_stride + k]);
+      for (int c = 0; c < V; ++c) acc[r][c] = mul_add(acc[r][c], a, wv[c]);
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) y[size_t(r) * y_stride + c] = acc[r][c];
+    for (int c = 0; c < V; ++c) store(y + size_t(r) * y_stride + 4 * c, acc[r][c]);
 }
 
-// Rows [R of them] x every output column: tiles of C, then single columns.
-template <int R, int C>
+// The same for one column at a time (the last features % 4 columns).
+template <int R>
+void linear_column(const float* x, size_t x_stride, const float* w, int in, int features,
+                   const float* bias, float* y, int y_stride) {
+  float acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = bias ? bias[0] : 0.0f;
+  for (int k = 0; k < in; ++k)
+    for (int r = 0; r < R; ++r) acc[r] += x[r * x_stride + k] * w[size_t(k) * features];
+  for (int r = 0; r < R; ++r) y[size_t(r) * y_stride] = acc[r];
+}
+
+// Rows [R of them] x every output column: tiles of 4V columns, then of 4, then single ones.
+template <int R, int V>
 void linear_rows(const float* x, size_t x_stride, const TensorView& weight, const float* bias,
-                 float* y) {
+                 float* y, int y_stride) {
   const int in = weight.rows, features = weight.cols;
+  const auto at = [&](int o) { return bias ? bias + o : nullptr; };
   int o = 0;
-  for (; o + C <= features; o += C)
-    linear_tile<R, C>(x, x_stride, weight.data + o, in, features, bias ? bias + o : nullptr,
-                      y + o, features);
+  for (; o + 4 * V <= features; o += 4 * V)
+    linear_tile<R, V>(x, x_stride, weight.data + o, in, features, at(o), y + o, y_stride);
+  for (; o + 4 <= features; o += 4)
+    linear_tile<R, 1>(x, x_stride, weight.data + o, in, features, at(o), y + o, y_stride);
   for (; o < features; ++o)
-    linear_tile<R, 1>(x, x_stride, weight.data + o, in, features, bias ? bias + o : nullptr,
-                      y + o, features);
+    linear_column<R>(x, x_stride, weight.data + o, in, features, at(o), y + o, y_stride);
 }
 
 }  // namespace
 
 void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
-            Matrix& out) {
+            Eigen::Ref<Matrix> out) {
   const int rows = static_cast<int>(x.rows());
-  out.resize(rows, weight.cols);
+  eigen_assert(out.rows() == rows && out.cols() == weight.cols);
   const size_t x_stride = static_cast<size_t>(x.outerStride());
+  const int y_stride = static_cast<int>(out.outerStride());
   const float* b = bias.empty() ? nullptr : bias.data;
   int i = 0;
   for (; i + 4 <= rows; i += 4)  // four rows share each pass over W
-    linear_rows<4, 8>(x.data() + i * x_stride, x_stride, weight, b, out.data() + size_t(i) * weight.cols);
+    linear_rows<4, 2>(x.data() + i * x_stride, x_stride, weight, b, out.data() + size_t(i) * y_stride, y_stride);
   for (; i < rows; ++i)  // a lone row (every decode step): wide tiles stream W's rows
-    linear_rows<1, 32>(x.data() + i * x_stride, x_stride, weight, b, out.data() + size_t(i) * weight.cols);
+    linear_rows<1, 8>(x.data() + i * x_stride, x_stride, weight, b, out.data() + size_t(i) * y_stride, y_stride);
 }
 
-void layer_norm(Matrix& x, const TensorView& weight, const TensorView& bias, float eps) {
+void layer_norm(Eigen::Ref<Matrix> x, const TensorView& weight, const TensorView& bias, float eps) {
   const int n = static_cast<int>(x.cols());
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     float* row = &x(r, 0);
@@ -75,13 +95,15 @@ void layer_norm(Matrix& x, const TensorView& weight, const TensorView& bias, flo
   }
 }
 
-void relu(Matrix& x) { x = x.cwiseMax(0.0f); }
+void relu(Eigen::Ref<Matrix> x) { x = x.cwiseMax(0.0f); }
 
-void gelu(Matrix& x) {
+void gelu(Eigen::Ref<Matrix> x) {
   const double inv_sqrt2 = 0.70710678118654752;
-  float* v = x.data();
-  for (Eigen::Index i = 0; i < x.size(); ++i)
-    v[i] = static_cast<float>(0.5 * v[i] * (1.0 + std::erf(v[i] * inv_sqrt2)));
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    float* v = &x(r, 0);
+    for (Eigen::Index i = 0; i < x.cols(); ++i)
+      v[i] = static_cast<float>(0.5 * v[i] * (1.0 + std::erf(v[i] * inv_sqrt2)));
+  }
 }
 
 void softmax_rows(Eigen::Ref<Matrix> x) {

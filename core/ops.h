@@ -7,16 +7,17 @@ namespace attnviz {
 
 // out = x W + b, with W stored input-major [in x out] (PyTorch's (out, in) weight,
 // transposed at load: a row of x times W then streams W's rows, which vectorises well,
-// in wasm above all). x: [rows x in], out: [rows x out]. bias [out] may be empty.
+// in wasm above all). x: [rows x in], out: [rows x out], sized by the caller (a view of
+// preallocated rows, so a call allocates nothing). bias [out] may be empty.
 void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
-            Matrix& out);
+            Eigen::Ref<Matrix> out);
 
 // Row-wise LayerNorm over the last dimension, in place (biased variance, as PyTorch).
-void layer_norm(Matrix& x, const TensorView& weight, const TensorView& bias, float eps);
+void layer_norm(Eigen::Ref<Matrix> x, const TensorView& weight, const TensorView& bias, float eps);
 
 // In-place activations.
-void relu(Matrix& x);
-void gelu(Matrix& x);  // exact form: 0.5 x (1 + erf(x / sqrt 2))
+void relu(Eigen::Ref<Matrix> x);
+void gelu(Eigen::Ref<Matrix> x);  // exact form: 0.5 x (1 + erf(x / sqrt 2))
 
 // Row-wise softmax in place, max-subtracted as PyTorch does. A row whose entries are all
 // -inf becomes NaN, as it does in PyTorch.

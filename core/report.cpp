@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include <charconv>
+
 namespace attnviz {
 namespace {
 
@@ -53,14 +55,77 @@ const char* name_of(Positional p) {
   }
 }
 
-nlohmann::json dimensions(const AttentionTrace& trace) {
-  return {{"layers", trace.layers}, {"heads", trace.heads}, {"rows", trace.rows}, {"cols", trace.cols}};
+// Appending JSON to a string, for write_result_summary.
+void append_int(std::string& out, long long value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
+// A JSON string: quotes, backslashes and control characters escaped; other bytes as they are
+// (tokens and text are valid UTF-8, checked at load and by the tokenizer).
+void append_string(std::string& out, const std::string& text) {
+  static const char* hex = "0123456789abcdef";
+  out += '"';
+  for (const char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+template <typename T, typename Append>
+void append_array(std::string& out, const std::vector<T>& items, Append append) {
+  out += '[';
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    append(out, items[i]);
+  }
+  out += ']';
+}
+
+void append_dimensions(std::string& out, const AttentionTrace& trace) {
+  out += "{\"layers\":";
+  append_int(out, trace.layers);
+  out += ",\"heads\":";
+  append_int(out, trace.heads);
+  out += ",\"rows\":";
+  append_int(out, trace.rows);
+  out += ",\"cols\":";
+  append_int(out, trace.cols);
+  out += '}';
+}
+
+// {"encoder_self": dims, ...} for the kinds that are present (traces indexed by AttentionKind).
+void append_kinds(std::string& out, const AttentionTrace* const traces[3]) {
+  const char* kinds[3] = {"encoder_self", "decoder_self", "cross"};
+  out += '{';
+  bool first = true;
+  for (int k = 0; k < 3; ++k) {
+    if (traces[k]->empty()) continue;
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += kinds[k];
+    out += "\":";
+    append_dimensions(out, *traces[k]);
+  }
+  out += '}';
 }
 
 }  // namespace
 
-nlohmann::json result_json(const RunResult& result, bool seq2seq, bool nested_attention) {
-  auto render = nested_attention ? nested : dimensions;
+nlohmann::json result_json(const RunResult& result, bool seq2seq) {
+  auto render = nested;
   nlohmann::json out;
   out["src_tokens"] = result.src_tokens;
   out["tgt_tokens"] = result.tgt_tokens;
@@ -79,6 +144,40 @@ nlohmann::json result_json(const RunResult& result, bool seq2seq, bool nested_at
     if (!result.value_norms[k].empty()) out["value_norms"][kinds[k]] = render(result.value_norms[k]);
   }
   return out;
+}
+
+void write_result_summary(const RunResult& result, bool seq2seq, std::string& out) {
+  const auto ints = [](std::string& o, int v) { append_int(o, v); };
+  out.clear();
+  out += "{\"src_tokens\":";
+  append_array(out, result.src_tokens, append_string);
+  out += ",\"tgt_tokens\":";
+  append_array(out, result.tgt_tokens, append_string);
+  out += ",\"output\":";
+  append_string(out, result.output);
+  out += ",\"output_ids\":";
+  append_array(out, result.output_ids, ints);
+  if (!seq2seq) {
+    out += ",\"next_ids\":";
+    append_array(out, result.next_ids, ints);
+  }
+  out += ",\"notices\":";
+  append_array(out, result.notices, append_string);
+  const AttentionTrace* const attention[3] = {&result.encoder_self, &result.decoder_self, &result.cross};
+  out += ",\"attention\":";
+  append_kinds(out, attention);
+  const AttentionTrace* const scores[3] = {&result.scores[0], &result.scores[1], &result.scores[2]};
+  const AttentionTrace* const norms[3] = {&result.value_norms[0], &result.value_norms[1], &result.value_norms[2]};
+  const auto any = [](const AttentionTrace* const t[3]) { return !t[0]->empty() || !t[1]->empty() || !t[2]->empty(); };
+  if (any(scores)) {
+    out += ",\"scores\":";
+    append_kinds(out, scores);
+  }
+  if (any(norms)) {
+    out += ",\"value_norms\":";
+    append_kinds(out, norms);
+  }
+  out += '}';
 }
 
 void write_csv(std::ostream& out, const RunResult& result) {

@@ -55,11 +55,16 @@ std::string quoted(const std::string& token) {
 }  // namespace
 
 Vocabulary::Vocabulary(const std::vector<std::string>& tokens) : tokens_(tokens) {
-  ids_.reserve(tokens.size());
-  for (size_t i = 0; i < tokens.size(); ++i) ids_.emplace(tokens[i], static_cast<int>(i));
+  ids_.reserve(tokens_.size());
+  for (size_t i = 0; i < tokens_.size(); ++i) ids_.emplace(tokens_[i], static_cast<int>(i));
 }
 
-int Vocabulary::id(const std::string& token) const {
+Vocabulary& Vocabulary::operator=(const Vocabulary& other) {
+  if (this != &other) *this = Vocabulary(other.tokens_);
+  return *this;
+}
+
+int Vocabulary::id(std::string_view token) const {
   auto it = ids_.find(token);
   return it == ids_.end() ? -1 : it->second;
 }
@@ -70,90 +75,112 @@ Tokenizer::Tokenizer(const TokenizerConfig& config, int max_len, bool seq2seq)
   if (seq2seq_) target_ = Vocabulary(config_.tgt_vocab);
 }
 
-std::vector<std::string> Tokenizer::split(std::string_view text) const {
-  std::vector<std::string> tokens;
-  std::string word;
-  for (size_t i = 0; i < text.size();) {
-    const size_t length = utf8_length(text, i);
+void Tokenizer::split_into(std::string_view text, Encoded& out) const {
+  out.normalized.assign(text.data(), text.size());
+  out.tokens.clear();
+  std::string& t = out.normalized;
+  const std::string_view all(t);
+  size_t word = std::string::npos;  // where the current word started
+  for (size_t i = 0; i < t.size();) {
+    const size_t length = utf8_length(all, i);
     if (length == 0)
       throw Error("the text is not valid UTF-8 (at byte " + std::to_string(i) + ")");
-    std::string piece(text.substr(i, length));
-    if (config_.lowercase && length == 1) piece[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(piece[0])));
-    i += length;
+    if (config_.lowercase && length == 1) t[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(t[i])));
     if (config_.level == TokenLevel::kChar) {
-      tokens.push_back(std::move(piece));
-    } else if (length == 1 && is_space(piece[0])) {
-      if (!word.empty()) tokens.push_back(std::move(word));
-      word.clear();
-    } else {
-      word += piece;
+      out.tokens.push_back(all.substr(i, length));
+    } else if (length == 1 && is_space(t[i])) {
+      if (word != std::string::npos) out.tokens.push_back(all.substr(word, i - word));
+      word = std::string::npos;
+    } else if (word == std::string::npos) {
+      word = i;
     }
+    i += length;
   }
-  if (!word.empty()) tokens.push_back(std::move(word));
-  return tokens;
+  if (word != std::string::npos) out.tokens.push_back(all.substr(word));
 }
 
-std::vector<int> Tokenizer::lookup(const std::vector<std::string>& tokens, const Vocabulary& vocab,
-                                   const char* side) const {
-  std::vector<int> ids;
-  ids.reserve(tokens.size());
-  std::vector<std::string> unknown;          // in order of first appearance
-  std::unordered_set<std::string> seen_unknown;
-  for (const std::string& token : tokens) {
+std::vector<std::string> Tokenizer::split(std::string_view text) const {
+  Encoded encoded;
+  split_into(text, encoded);
+  return std::vector<std::string>(encoded.tokens.begin(), encoded.tokens.end());
+}
+
+void Tokenizer::lookup(const Encoded& out, const Vocabulary& vocab, const char* side,
+                       std::vector<int>& ids) const {
+  bool missing = false;
+  for (const std::string_view token : out.tokens) {
     int id = vocab.id(token);
     if (id < 0 && config_.specials.unk >= 0) id = config_.specials.unk;
-    if (id < 0 && seen_unknown.insert(token).second) unknown.push_back(token);
+    missing |= id < 0;
     ids.push_back(id);
   }
-  if (!unknown.empty()) {
-    std::string list;
-    const size_t shown = std::min<size_t>(unknown.size(), 10);
-    for (size_t i = 0; i < shown; ++i) list += (i ? ", " : "") + quoted(unknown[i]);
-    if (unknown.size() > shown) list += " and " + std::to_string(unknown.size() - shown) + " more";
-    throw Error(std::string("the ") + side + " vocabulary has no " + list);
+  if (!missing) return;
+  std::vector<std::string> unknown;  // in order of first appearance
+  std::unordered_set<std::string_view> seen_unknown;
+  for (const std::string_view token : out.tokens)
+    if (vocab.id(token) < 0 && seen_unknown.insert(token).second) unknown.emplace_back(token);
+  std::string list;
+  const size_t shown = std::min<size_t>(unknown.size(), 10);
+  for (size_t i = 0; i < shown; ++i) list += (i ? ", " : "") + quoted(unknown[i]);
+  if (unknown.size() > shown) list += " and " + std::to_string(unknown.size() - shown) + " more";
+  throw Error(std::string("the ") + side + " vocabulary has no " + list);
+}
+
+void Tokenizer::encode_source(std::string_view text, Encoded& out) const {
+  split_into(text, out);
+  if (out.tokens.empty()) throw Error("the text has no tokens: type something");
+  out.text_tokens = static_cast<int>(out.tokens.size());
+  out.truncated = false;
+  out.ids.clear();
+  if (config_.src_bos) out.ids.push_back(config_.specials.bos);
+  // Look every token up before cutting, so the whole text follows the vocabulary's policy.
+  lookup(out, source_, "source", out.ids);
+  const size_t room = static_cast<size_t>(max_len_ - config_.src_bos - config_.src_eos);
+  if (out.ids.size() - config_.src_bos > room) {
+    out.ids.resize(room + config_.src_bos);
+    out.truncated = true;
   }
-  return ids;
+  if (config_.src_eos) out.ids.push_back(config_.specials.eos);
+  if (config_.pad_src) out.ids.resize(static_cast<size_t>(max_len_), config_.specials.pad);
 }
 
 Encoded Tokenizer::encode_source(std::string_view text) const {
-  std::vector<std::string> tokens = split(text);
-  if (tokens.empty()) throw Error("the text has no tokens: type something");
   Encoded encoded;
-  encoded.text_tokens = static_cast<int>(tokens.size());
-  // Look every token up before cutting, so the whole text follows the vocabulary's policy.
-  std::vector<int> ids = lookup(tokens, source_, "source");
-  const size_t room = static_cast<size_t>(max_len_ - config_.src_bos - config_.src_eos);
-  if (ids.size() > room) {
-    ids.resize(room);
-    encoded.truncated = true;
-  }
-  if (config_.src_bos) encoded.ids.push_back(config_.specials.bos);
-  encoded.ids.insert(encoded.ids.end(), ids.begin(), ids.end());
-  if (config_.src_eos) encoded.ids.push_back(config_.specials.eos);
-  if (config_.pad_src) encoded.ids.resize(static_cast<size_t>(max_len_), config_.specials.pad);
+  encode_source(text, encoded);
   return encoded;
+}
+
+void Tokenizer::encode_target(std::string_view text, int limit, Encoded& out) const {
+  split_into(text, out);
+  out.text_tokens = static_cast<int>(out.tokens.size());
+  out.truncated = false;
+  out.ids.clear();
+  lookup(out, target(), "target", out.ids);
+  if (out.ids.size() > static_cast<size_t>(limit)) {
+    out.ids.resize(static_cast<size_t>(limit));
+    out.truncated = true;
+  }
 }
 
 Encoded Tokenizer::encode_target(std::string_view text, int limit) const {
-  std::vector<std::string> tokens = split(text);
   Encoded encoded;
-  encoded.text_tokens = static_cast<int>(tokens.size());
-  encoded.ids = lookup(tokens, target(), "target");
-  if (encoded.ids.size() > static_cast<size_t>(limit)) {
-    encoded.ids.resize(static_cast<size_t>(limit));
-    encoded.truncated = true;
-  }
+  encode_target(text, limit, encoded);
   return encoded;
 }
 
-std::string Tokenizer::decode(const std::vector<int>& ids) const {
+void Tokenizer::decode(const std::vector<int>& ids, std::string& text) const {
   const SpecialTokens& s = config_.specials;
-  std::string text;
+  text.clear();
   for (int id : ids) {
     if (id == s.pad || id == s.bos || id == s.eos || id == s.unk) continue;
     if (config_.level == TokenLevel::kWord && !text.empty()) text += ' ';
     text += target().token(id);
   }
+}
+
+std::string Tokenizer::decode(const std::vector<int>& ids) const {
+  std::string text;
+  decode(ids, text);
   return text;
 }
 

@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "ops.h"
+#include "report.h"
 #include "test_models.h"
 #include "weights_loader.h"
 
@@ -42,10 +43,12 @@ TEST(Engine, GreedyWithCacheEqualsWholeSequenceRecompute) {
     for (size_t i = 0; i < greedy.src_ids.size(); ++i)
       memory.row(i) = model.src_embedding.matrix().row(greedy.src_ids[i]) * float(c.embed_scale) +
                       model.positions.matrix().row(i);
+    Workspace ws;
+    ws.reserve(c.max_len, c.d_model, c.nhead, c.dim_feedforward);
     AttentionTrace enc;
     enc.reset(c.num_encoder_layers, c.nhead, memory.rows(), memory.rows());
     for (int l = 0; l < c.num_encoder_layers; ++l)
-      encoder_layer_forward(model.encoder[l], c, memory, {}, AttentionRecord{enc.out(l)});
+      encoder_layer_forward(model.encoder[l], c, memory, {}, AttentionRecord{enc.out(l)}, ws);
     if (c.encoder_norm) layer_norm(memory, model.encoder_norm.weight, model.encoder_norm.bias, float(c.layer_norm_eps));
     for (int t = 0; t < steps; ++t)
       x.row(t) = model.tgt_embedding.matrix().row(greedy.tgt_ids[t]) * float(c.embed_scale) +
@@ -56,7 +59,7 @@ TEST(Engine, GreedyWithCacheEqualsWholeSequenceRecompute) {
     for (int l = 0; l < c.num_decoder_layers; ++l) {
       DecoderLayerCache cache;
       prepare_decoder_cache(model.decoder[l], c, memory, cache);
-      decoder_layer_forward(model.decoder[l], c, x, cache, nullptr, AttentionRecord{self.out(l)}, AttentionRecord{cross.out(l)});
+      decoder_layer_forward(model.decoder[l], c, x, cache, nullptr, AttentionRecord{self.out(l)}, AttentionRecord{cross.out(l)}, ws);
     }
     for (size_t i = 0; i < enc.data.size(); ++i) EXPECT_NEAR(enc.data[i], greedy.encoder_self.data[i], 1e-6);
     ASSERT_EQ(self.data.size(), greedy.decoder_self.data.size());
@@ -256,6 +259,42 @@ TEST(Engine, ScoresAndValueNormsOnRequest) {
   EXPECT_EQ(r.value_norms[1].cols, t);
   for (int q = 0; q + 1 < t; ++q) EXPECT_TRUE(std::isinf(r.scores[1].at(0, 0, q, q + 1)));
   for (float norm : r.value_norms[0].data) EXPECT_GT(norm, 0.0f);
+}
+
+}  // namespace
+}  // namespace attnviz
+
+namespace attnviz {
+namespace {
+
+// The binding's per-run JSON: what result_json says, with each trace as its dimensions.
+TEST(Report, SummaryIsValidJsonWithTheResultsFields) {
+  RunResult r;
+  r.src_tokens = {"a", "\"", "\\", "\x01", "é", "<eos>"};
+  r.tgt_tokens = {"<bos>", "x"};
+  r.output = "x\ny";
+  r.output_ids = {7, 2};
+  r.next_ids = {1, 2, 3};
+  r.notices = {"the text was cut"};
+  r.encoder_self.reset(2, 3, 6, 6);
+  r.cross.reset(1, 3, 2, 6);
+  r.scores[2].reset(1, 3, 2, 6);
+  std::string text = "stale contents";
+  write_result_summary(r, /*seq2seq=*/true, text);
+  const nlohmann::json j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["src_tokens"], nlohmann::json(r.src_tokens));
+  EXPECT_EQ(j["tgt_tokens"], nlohmann::json(r.tgt_tokens));
+  EXPECT_EQ(j["output"], "x\ny");
+  EXPECT_EQ(j["output_ids"], nlohmann::json({7, 2}));
+  EXPECT_FALSE(j.contains("next_ids"));  // seq2seq
+  EXPECT_EQ(j["notices"], nlohmann::json(r.notices));
+  EXPECT_EQ(j["attention"], nlohmann::json::parse(
+      R"({"encoder_self": {"layers": 2, "heads": 3, "rows": 6, "cols": 6},
+          "cross": {"layers": 1, "heads": 3, "rows": 2, "cols": 6}})"));
+  EXPECT_EQ(j["scores"], nlohmann::json::parse(R"({"cross": {"layers": 1, "heads": 3, "rows": 2, "cols": 6}})"));
+  EXPECT_FALSE(j.contains("value_norms"));
+  write_result_summary(r, /*seq2seq=*/false, text);
+  EXPECT_EQ(nlohmann::json::parse(text)["next_ids"], nlohmann::json({1, 2, 3}));
 }
 
 }  // namespace

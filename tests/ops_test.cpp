@@ -24,7 +24,7 @@ TensorView view(const Matrix& m) { return {m.data(), int(m.rows()), int(m.cols()
 TEST(Linear, MatchesLoopReference) {
   // w is input-major [in 5 x out 4], as the loader stores PyTorch's (out, in) weights.
   const Matrix x = random_matrix(3, 5, 1), w = random_matrix(5, 4, 2), b = random_matrix(1, 4, 3);
-  Matrix y;
+  Matrix y(3, 4);
   linear(x, view(w), view(b), y);
   ASSERT_EQ(y.rows(), 3);
   ASSERT_EQ(y.cols(), 4);
@@ -38,7 +38,7 @@ TEST(Linear, MatchesLoopReference) {
 
 TEST(Linear, WithoutBias) {
   const Matrix x = random_matrix(2, 3, 4), w = random_matrix(3, 2, 5);
-  Matrix y;
+  Matrix y(2, 2);
   linear(x, view(w), TensorView{}, y);
   EXPECT_NEAR(y(1, 0), x.row(1).dot(w.col(0)), 1e-6);
 }
@@ -137,8 +137,10 @@ void expect_attention_matches(int tq, int s, int d, int nhead, const AttentionMa
   std::vector<Matrix> expected_weights;
   const Matrix expected = naive_attention(q, k, v, nhead, mask, expected_weights);
   std::vector<float> trace(size_t(nhead) * tq * s, -1.0f);
-  Matrix context;
-  attend(q, k, v, nhead, mask, context, AttentionRecord{WeightsOut{trace.data(), size_t(tq) * s, size_t(s)}});
+  Matrix context(tq, d);
+  Workspace ws;
+  ws.reserve(std::max(tq, s), d, nhead, 1);
+  attend(q, k, v, nhead, mask, context, AttentionRecord{WeightsOut{trace.data(), size_t(tq) * s, size_t(s)}}, ws);
   EXPECT_LT((context - expected).cwiseAbs().maxCoeff(), 1e-5);
   for (int h = 0; h < nhead; ++h)
     for (int i = 0; i < tq; ++i)
@@ -183,8 +185,10 @@ TEST(MultiheadAttention, ProjectsWithPackedInProj) {
                out_w = random_matrix(d, d, 32), out_b = random_matrix(1, d, 33);
   const AttentionWeights w{view(in_w), view(in_b), {view(out_w), view(out_b)}};
   const Matrix query = random_matrix(2, d, 34), memory = random_matrix(3, d, 35);
-  Matrix out;
-  multihead_attention(w, query, memory, nhead, {}, out, {});
+  Matrix out(2, d);
+  Workspace ws;
+  ws.reserve(3, d, nhead, 1);
+  multihead_attention(w, query, memory, nhead, {}, out, {}, ws);
   // Reference: the packed projection by hand; in_w holds q, k, v as input-major blocks.
   const Matrix q = (query * in_w.topRows(d)).rowwise() + in_b.leftCols(d).row(0);
   const Matrix k = (memory * in_w.middleRows(d, d)).rowwise() + in_b.middleCols(d, d).row(0);

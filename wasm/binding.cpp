@@ -52,7 +52,7 @@ const char* run_session(Session& s, std::string_view text, const attnviz::RunOpt
       last_error = status.message;
       return nullptr;
     }
-    s.text = attnviz::result_json(s.result, s.model.config.is_seq2seq(), false).dump();
+    attnviz::write_result_summary(s.result, s.model.config.is_seq2seq(), s.text);
   } catch (const std::bad_alloc&) {
     last_error = "out of memory while running the model";
     return nullptr;
