@@ -106,7 +106,9 @@ export class AttnView extends HTMLElement {
   connectedCallback() {
     this.schedule();
     if (!this.resizer) {
-      this.resizer = new ResizeObserver(() => { this.panel?.redraw(); this.headView?.redraw(); });
+      // Redrawn in the next frame: the views read their widths from draw.js's own observer,
+      // whose callback may come after this one.
+      this.resizer = new ResizeObserver(() => requestAnimationFrame(() => { this.panel?.redraw(); this.headView?.redraw(); }));
       this.resizer.observe(this);
     }
   }

@@ -10,7 +10,12 @@ function fill(select, options, value) {
     select.replaceChildren(...options.map((o) => new Option(o.label, String(o.value))));
     select.dataset.signature = signature;
   }
-  select.value = String(value);
+  if (select.value !== String(value)) select.value = String(value);
+}
+
+/** Sets a property (value, checked, hidden, disabled) only when it changes: this runs on every keystroke. */
+function put(element, property, value) {
+  if (element[property] !== value) element[property] = value;
 }
 
 /** Kinds the model has, in display order, with labels fitting its architecture. */
@@ -49,18 +54,18 @@ export class ControlsView {
     const el = this.el;
     const kinds = kindsOf(info);
     fill(el.kind, kinds.map((k) => ({ value: k, label: kindLabel(k, info) })), state.kind);
-    el.kind.disabled = kinds.length < 2;
+    put(el.kind, 'disabled', kinds.length < 2);
     const layers = layersOf(state.kind, info);
     fill(el.layer, Array.from({ length: layers }, (_, i) => ({ value: i, label: `${i + 1} of ${layers}` })), state.layer);
     const heads = info.config.nhead;
     const headOptions = Array.from({ length: heads }, (_, i) => ({ value: i, label: `${i + 1} of ${heads}` }));
     if (heads > 1) headOptions.push({ value: HEAD_AVERAGE, label: 'average' });
     fill(el.head, headOptions, state.head);
-    el.colormap.value = state.colormap;
-    el.scale.value = state.scale;
-    el.log.checked = state.log;
-    el.padding.checked = state.showPadding;
-    el.paddingControl.hidden = !info.tokenizer.pad_src;
-    el.grid.checked = state.showGrid;
+    put(el.colormap, 'value', state.colormap);
+    put(el.scale, 'value', state.scale);
+    put(el.log, 'checked', state.log);
+    put(el.padding, 'checked', state.showPadding);
+    put(el.paddingControl, 'hidden', !info.tokenizer.pad_src);
+    put(el.grid, 'checked', state.showGrid);
   }
 }

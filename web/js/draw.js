@@ -33,6 +33,67 @@ export function sizeCanvas(canvas, cssWidth, cssHeight) {
   return ctx;
 }
 
+// ---- element widths without layout reads ------------------------------------------------
+// Reading clientWidth (or getComputedStyle) after the page wrote text or styles in the same
+// frame forces a synchronous layout, and the views used to do it several times per draw. So
+// the widths the views size their canvases by come from one ResizeObserver instead: measured
+// once when first asked, then kept up to date by the observer, after the browser's own layout.
+
+const widths = new WeakMap();
+const resizeListeners = new Set();
+let resizeObserver = null;
+
+function observed() {
+  if (!resizeObserver) {
+    resizeObserver = new ResizeObserver((entries) => {
+      let changed = false;
+      for (const entry of entries) {
+        const width = Math.floor(entry.contentRect.width);
+        if (widths.get(entry.target) !== width) {
+          widths.set(entry.target, width);
+          changed = true;
+        }
+      }
+      if (changed) for (const listener of resizeListeners) listener();
+    });
+  }
+  return resizeObserver;
+}
+
+/**
+ * The content-box width of element in CSS pixels (whole pixels, rounded down). Read from the
+ * layout only the first time, or while the element is hidden (width 0), so that it comes
+ * right as soon as it is shown.
+ */
+export function contentWidth(element) {
+  const known = widths.get(element);
+  if (known > 0) return known;
+  if (known === undefined) observed().observe(element);
+  const style = getComputedStyle(element);
+  const width = Math.max(0, Math.floor(element.clientWidth - parseFloat(style.paddingLeft || 0) - parseFloat(style.paddingRight || 0)));
+  widths.set(element, width);
+  return width;
+}
+
+/** Calls listener whenever the width of an element measured by contentWidth changes. */
+export function onWidthChange(listener) {
+  resizeListeners.add(listener);
+  return () => resizeListeners.delete(listener);
+}
+
+/**
+ * Sets an attribute only when its value changes: writing even an equal value can invalidate
+ * style, and the views run on every keystroke.
+ */
+export function setAttr(element, name, value) {
+  if (element.getAttribute(name) !== value) element.setAttribute(name, value);
+}
+
+/** Sets textContent only when it changes (an equal write still replaces the text node). */
+export function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
 /** One reusable 1-pixel-per-cell canvas and its ImageData, per painter. */
 export class MatrixPainter {
   constructor() {

@@ -1,7 +1,7 @@
 // The model view: every layer x head of one attention kind as a small heatmap (plus each
 // layer's head average), redrawn on every run. Clicking one opens it in the large heatmap.
 
-import { MatrixPainter, sizeCanvas } from './draw.js';
+import { MatrixPainter, contentWidth, setAttr, sizeCanvas } from './draw.js';
 import { averageHeads, ensure, gather, normalise } from './matrix.js';
 import { HEAD_AVERAGE } from './state.js';
 
@@ -12,6 +12,7 @@ export class GridView {
     this.onPick = onPick;
     this.painter = new MatrixPainter();
     this.shape = '';
+    this.builds = 0;
     this.cells = [];
     this.scratch = null;
     this.gathered = null;
@@ -30,6 +31,8 @@ export class GridView {
       c.appendChild(label);
     }
     this.cells = [];
+    // New buttons: the analysis panel marks ablated heads on them again when this changes.
+    c.dataset.built = String(++this.builds);
     for (let l = 0; l < layers; l++) {
       const label = document.createElement('span');
       label.className = 'grid-layer-label';
@@ -56,7 +59,7 @@ export class GridView {
    * attention: an AttentionView; rowIndex/colIndex: positions shown; options: { scale, log };
    * table: colour LUT; selected: { layer, head }; kindLabel for accessible names.
    */
-  update({ attention, rowIndex, colIndex, options, table, selected, kindLabel, panelWidth }) {
+  update({ attention, rowIndex, colIndex, options, table, selected, kindLabel }) {
     const shape = `${kindLabel}:${attention.layers}x${attention.heads}`;
     if (shape !== this.shape) {
       this.build(attention.layers, attention.heads, kindLabel);
@@ -65,7 +68,7 @@ export class GridView {
     const rows = rowIndex.length;
     const cols = colIndex.length;
     const columns = attention.heads + 1;
-    const size = Math.max(28, Math.min(72, Math.floor((panelWidth - 36) / columns) - 6));
+    const size = Math.max(28, Math.min(72, Math.floor(contentWidth(this.container) / columns) - 6));
     const aspect = rows / cols;
     const width = aspect > 1 ? Math.round(size / aspect) : size;
     const height = aspect > 1 ? size : Math.round(size * aspect);
@@ -80,8 +83,8 @@ export class GridView {
       const ctx = sizeCanvas(cell.canvas, width, height);
       this.painter.paint(ctx, this.unit, rows, cols, table, 0, 0, width, height);
       const isSelected = cell.layer === selected.layer && cell.head === selected.head;
-      cell.button.setAttribute('aria-pressed', String(isSelected));
+      setAttr(cell.button, 'aria-pressed', String(isSelected));
     }
-    this.container.dataset.thumbs = String(this.cells.length);
+    setAttr(this.container, 'data-thumbs', String(this.cells.length));
   }
 }

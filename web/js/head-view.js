@@ -3,12 +3,13 @@
 // once with a colour per head. Hovering a token keeps only its lines (a query's outgoing or a
 // key's incoming ones); the readout lists its strongest links.
 
-import { THEME, fitText, formatWeight, sizeCanvas, tokenLabel } from './draw.js';
+import { THEME, contentWidth, fitText, formatWeight, sizeCanvas, tokenLabel } from './draw.js';
 
 // Categorical colours (Tableau 10), one per head.
 export const HEAD_COLOURS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
 const ROW = 20;  // px per token
+const HOVER_HINT = 'Hover a token to see only its lines.';
 
 export class HeadView {
   constructor(parent) {
@@ -39,7 +40,7 @@ export class HeadView {
   update(view) {
     this.view = view;
     if (this.hover && this.hover.index >= (this.hover.side === 'query' ? view.rows : view.cols)) this.hover = null;
-    this.legend.replaceChildren(...(view.heads.length > 1 ? view.heads.map(({ head }) => {
+    if (view.heads.length > 1 || this.legend.firstChild) this.legend.replaceChildren(...(view.heads.length > 1 ? view.heads.map(({ head }) => {
       const chip = document.createElement('span');
       chip.className = 'head-chip';
       chip.textContent = `H${head + 1}`;
@@ -47,11 +48,11 @@ export class HeadView {
       return chip;
     }) : []));
     this.redraw();
-    if (!this.hover) this.readout.textContent = 'Hover a token to see only its lines.';
+    if (!this.hover && this.readout.textContent !== HOVER_HINT) this.readout.textContent = HOVER_HINT;
   }
 
   geometry() {
-    const width = Math.max(260, Math.min(560, this.root.clientWidth || 480));
+    const width = Math.max(260, Math.min(560, contentWidth(this.root) || 480));
     const height = 24 + Math.max(this.view.rows, this.view.cols) * ROW;
     return { width, height, leftX: width * 0.3, rightX: width * 0.7, top: 20 };
   }

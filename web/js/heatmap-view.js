@@ -1,7 +1,7 @@
 // The large heatmap: one matrix with token labels on both axes, axis titles, a colour legend,
 // a hover readout, click-to-highlight of a row and column, and a keyboard focus cell.
 
-import { MatrixPainter, THEME, drawLegend, fitText, formatWeight, sizeCanvas, tokenLabel } from './draw.js';
+import { MatrixPainter, THEME, contentWidth, drawLegend, fitText, formatWeight, setAttr, sizeCanvas, tokenLabel } from './draw.js';
 
 const AXIS_TITLE = 18;   // px band for an axis title
 const MAX_CELL = 44;     // px; cells never grow beyond this
@@ -63,7 +63,7 @@ export class HeatmapView {
   showEmpty(message) {
     this.view = null;
     this.layout = null;
-    const width = Math.max(240, this.canvas.parentElement.clientWidth);
+    const width = Math.max(240, contentWidth(this.canvas.parentElement));
     const ctx = sizeCanvas(this.canvas, width, 120);
     ctx.fillStyle = THEME.muted;
     ctx.font = `14px ${THEME.font}`;
@@ -107,7 +107,7 @@ export class HeatmapView {
   redraw() {
     const view = this.view;
     if (!view) return;
-    const width = Math.max(240, this.canvas.parentElement.clientWidth);
+    const width = Math.max(240, contentWidth(this.canvas.parentElement));
     const layout = this.computeLayout(width);
     this.layout = layout;
     const ctx = sizeCanvas(this.canvas, layout.width, layout.height);
@@ -140,13 +140,13 @@ export class HeatmapView {
 
     this.draws += 1;
     const c = this.canvas;
-    c.dataset.rows = String(view.rows);
-    c.dataset.cols = String(view.cols);
-    c.dataset.rowTokens = JSON.stringify(view.rowTokens);
-    c.dataset.colTokens = JSON.stringify(view.colTokens);
+    setAttr(c, 'data-rows', String(view.rows));
+    setAttr(c, 'data-cols', String(view.cols));
+    setAttr(c, 'data-row-tokens', JSON.stringify(view.rowTokens));
+    setAttr(c, 'data-col-tokens', JSON.stringify(view.colTokens));
     c.dataset.draws = String(this.draws);
-    c.dataset.matrix = [left, top, matrixWidth, matrixHeight].map((v) => v.toFixed(1)).join(' ');
-    c.setAttribute('aria-label',
+    setAttr(c, 'data-matrix', [left, top, matrixWidth, matrixHeight].map((v) => v.toFixed(1)).join(' '));
+    setAttr(c, 'aria-label',
       `Attention heatmap, ${view.rows} query rows by ${view.cols} key columns. ${view.rowAxis}; ${view.colAxis}.`);
   }
 

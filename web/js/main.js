@@ -1,9 +1,10 @@
-// The page's controller: owns the state, the loaded model and its latest run; turns input
-// events into at most one run + draw per animation frame and hands each view what it shows.
+// The page's controller: owns the state, the loaded model and its latest run; runs and draws
+// an input event at once (bursts coalesced into one run + draw per animation frame) and hands
+// each view what it shows.
 
 import { loadModel } from '../attnviz.js';
 import { colormapTable } from './colormaps.js';
-import { visibleText } from './draw.js';
+import { onWidthChange, setAttr, setText, visibleText } from './draw.js';
 import { ControlsView, kindLabel, kindsOf, layersOf } from './controls-view.js';
 import { exportCsv, exportJson, exportPng } from './export.js';
 import { GridView } from './grid-view.js';
@@ -68,7 +69,9 @@ const app = {
   result: null,       // latest successful run
   goodText: null,     // the text of that run
   needsRun: false,
-  frame: 0,
+  needsDraw: false,
+  frame: 0,           // the requested animation frame, 0 if none
+  drewSinceFrame: false,  // an input handler ran and drew since the last animation frame
   pendingSince: null, // timeStamp of the earliest input event not yet drawn
   buffers: { average: null, gathered: null, unit: null, row: null },
   view: null,         // what the heatmap shows (also what the exports write)
@@ -163,6 +166,12 @@ function clampToModel() {
 }
 
 // ---- the frame loop ----------------------------------------------------------------------
+// An input event that arrives when nothing has been drawn since the last animation frame is
+// run and drawn at once, in its own handler: the new picture is ready before the browser
+// next paints, with no wait for an animation frame first. Events that come faster than frames
+// (fast typing, a held key, several in one task) are coalesced: the rest of that frame's
+// events wait for the next animation frame and share one run + draw there. Everything else
+// (view options, resizes, the analysis views) draws in the next animation frame.
 
 function requestRun(since) {
   app.needsRun = true;
@@ -171,12 +180,27 @@ function requestRun(since) {
 }
 
 function requestDraw() {
+  app.needsDraw = true;
   if (!app.frame) app.frame = requestAnimationFrame(frame);
 }
 
 function frame() {
   app.frame = 0;
+  app.drewSinceFrame = false;
+  if (app.needsDraw) update(false);
+}
+
+/** From an input handler: the run + draw now, unless one already happened since the last frame. */
+function updateNow() {
+  if (app.drewSinceFrame || !app.model) return;
+  app.drewSinceFrame = true;
+  update(true);  // the animation frame requested with it finds nothing left to do
+}
+
+/** Runs the model if the text or options changed, draws, and records the measures. */
+function update(fromInput) {
   if (!app.model) return;
+  app.needsDraw = false;
   const start = performance.now();
   try {
     if (app.needsRun) {
@@ -194,31 +218,37 @@ function frame() {
   if (app.pendingSince !== null) {
     const ms = end - app.pendingSince;
     measure('attnviz:keystroke', { start: app.pendingSince, end });
-    el.latency.textContent = `last keystroke ${ms.toFixed(1)} ms`;
+    setText(el.latency, `last keystroke ${ms.toFixed(1)} ms`);
     el.latency.dataset.ms = ms.toFixed(3);
     app.pendingSince = null;
   }
-  if (app.work.events > 0) measureMainThread(start, end);
+  if (app.work.events > 0) measureMainThread(start, end, fromInput);
 }
 
 /**
- * The main-thread time the input events of this frame cost beyond the model's own run: their
- * handlers, this frame's work minus model.run, and the browser's style, layout and paint of
- * the frame (up to the first task after it). Recorded as the 'attnviz:main-thread' measure,
- * detail { events, input, frame, run, render, beyond } in ms.
+ * The main-thread time the input events handled by this update cost beyond the model's own
+ * run: their handlers, the update minus model.run, and the browser's style, layout and paint
+ * of the frame that shows it (from that frame's animation callbacks to the first task after
+ * it; an update in an input handler waits for that frame, an update in a frame is in it).
+ * Recorded as the 'attnviz:main-thread' measure, detail { events, input, frame, run, render,
+ * beyond } in ms ('frame': the update's own time).
  */
-function measureMainThread(start, end) {
+function measureMainThread(start, end, fromInput) {
   const work = app.work;
   app.work = { events: 0, input: 0, run: 0 };
-  const channel = new MessageChannel();
-  channel.port1.onmessage = () => {
-    const after = performance.now();
-    channel.port1.close();
-    const detail = { events: work.events, input: work.input, frame: end - start, run: work.run, render: after - end };
-    detail.beyond = detail.input + detail.frame - detail.run + detail.render;
-    measure('attnviz:main-thread', { start, end: after, detail });
+  const afterFrame = (renderStart) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      const after = performance.now();
+      channel.port1.close();
+      const detail = { events: work.events, input: work.input, frame: end - start, run: work.run, render: after - renderStart };
+      detail.beyond = detail.input + detail.frame - detail.run + detail.render;
+      measure('attnviz:main-thread', { start, end: after, detail });
+    };
+    channel.port2.postMessage(0);
   };
-  channel.port2.postMessage(0);
+  if (fromInput) requestAnimationFrame(() => afterFrame(performance.now()));
+  else afterFrame(end);
 }
 
 function measure(name, options) {
@@ -309,8 +339,8 @@ function run() {
 
 function showRunError(message) {
   el.runError.hidden = !message;
-  el.runError.textContent = message ? visibleText(message) : '';
-  el.text.setAttribute('aria-invalid', message ? 'true' : 'false');
+  setText(el.runError, message ? visibleText(message) : '');
+  setAttr(el.text, 'aria-invalid', message ? 'true' : 'false');
   el.heatmap.classList.toggle('stale', !!message);
 }
 
@@ -378,14 +408,16 @@ function draw() {
   };
   heatmap.update(app.view);
   const headName = state.head === HEAD_AVERAGE ? 'average of the heads' : `head ${state.head + 1}`;
-  el.heatmapTitle.textContent = `${capitalise(kindLabel(state.kind, info))} · layer ${state.layer + 1} · ${headName}`;
-  Object.assign(el.heatmap.dataset, { kind: state.kind, layer: String(state.layer), head: String(state.head) });
+  setText(el.heatmapTitle, `${capitalise(kindLabel(state.kind, info))} · layer ${state.layer + 1} · ${headName}`);
+  setAttr(el.heatmap, 'data-kind', state.kind);
+  setAttr(el.heatmap, 'data-layer', String(state.layer));
+  setAttr(el.heatmap, 'data-head', String(state.head));
 
   if (state.showGrid && !state.embed) {
     el.gridPanel.hidden = false;
     grid.update({
       attention, rowIndex, colIndex, options, table, selected: { layer: state.layer, head: state.head },
-      kindLabel: kindLabel(state.kind, info), panelWidth: el.gridPanel.clientWidth,
+      kindLabel: kindLabel(state.kind, info),
     });
   } else {
     el.gridPanel.hidden = true;
@@ -395,13 +427,13 @@ function draw() {
   else scrubber.hide();
   if (!state.embed) views.update({ result, info, state, axes, rowIndex, colIndex, table, pad, text: app.goodText });
 
-  el.status.textContent = `${app.entry.title} · ${result.srcTokens.length} source tokens${seq2seq ? ` · ${result.tgtTokens.length} decoder tokens` : ''}`;
+  setText(el.status, `${app.entry.title} · ${result.srcTokens.length} source tokens${seq2seq ? ` · ${result.tgtTokens.length} decoder tokens` : ''}`);
   markReady();
 }
 
 function markReady() {
-  document.body.dataset.ready = '1';
-  el.app.setAttribute('aria-busy', 'false');
+  setAttr(document.body, 'data-ready', '1');
+  setAttr(el.app, 'aria-busy', 'false');
   embedApi.afterDraw();
 }
 
@@ -429,18 +461,27 @@ function renderOutput(result, seq2seq) {
     return;
   }
   if (seq2seq) {
-    el.output.textContent = result.output || '(empty: the decoder produced <eos> first)';
+    const text = result.output || '(empty: the decoder produced <eos> first)';
+    if (el.output.firstElementChild) el.output.textContent = text;  // (the LM's two parts were there)
+    else setText(el.output, text);
     return;
   }
+  // The same two elements every time, their text changed only when it changes: less for the
+  // browser to lay out on each keystroke.
+  const { typed, continued } = outputParts;
+  if (el.output.firstChild !== typed || el.output.lastChild !== continued) el.output.replaceChildren(typed, continued);
+  setText(typed, app.goodText.length > LM_ECHO ? `${cutText(app.goodText, LM_ECHO)}…` : app.goodText);
+  setText(continued, result.output);
+  setAttr(el.output, 'title', 'Your text, then the greedy continuation (bold)');
+}
+
+const outputParts = (() => {
   const typed = document.createElement('span');
   typed.className = 'typed';
-  typed.textContent = app.goodText.length > LM_ECHO ? `${cutText(app.goodText, LM_ECHO)}…` : app.goodText;
   const continued = document.createElement('strong');
   continued.className = 'continued';
-  continued.textContent = result.output;
-  el.output.replaceChildren(typed, continued);
-  el.output.title = 'Your text, then the greedy continuation (bold)';
-}
+  return { typed, continued };
+})();
 
 function renderNotices(notices) {
   const shown = notices.filter((n) => !n.startsWith('the continuation was cut'));
@@ -643,6 +684,7 @@ function wire() {
     scheduleUrl();
     app.work.events += 1;
     app.work.input += performance.now() - t0;
+    updateNow();
   });
   el.modelSelect.addEventListener('change', async () => {
     const entry = app.manifest.find((e) => e.id === el.modelSelect.value);
@@ -697,8 +739,9 @@ function wire() {
   $('export-json').addEventListener('click', () => guarded(() => app.view && exportJson(snapshot())));
   $('copy-embed').addEventListener('click', copyEmbed);
 
-  new ResizeObserver(() => requestDraw()).observe(el.heatmap.parentElement);
-  window.addEventListener('resize', () => scrubber.drawStrip());
+  // The views size their canvases by the widths of their containers (draw.js contentWidth):
+  // when one changes (window resize, a scrollbar, the narrow layout), draw again.
+  onWidthChange(() => requestDraw());
 }
 
 async function boot() {

@@ -3,7 +3,7 @@
 // an optional diverging scale (for differences), and a hover readout. Lighter than the main
 // HeatmapView (no keyboard focus cell or highlight), so several fit side by side.
 
-import { MatrixPainter, THEME, drawLegend, fitText, formatWeight, sizeCanvas, tokenLabel } from './draw.js';
+import { MatrixPainter, THEME, contentWidth, drawLegend, fitText, formatWeight, sizeCanvas, tokenLabel } from './draw.js';
 
 const MAX_CELL = 34;
 const MASK_FILL = '#d9dce4';
@@ -110,7 +110,7 @@ export class MatrixPanel {
   redraw() {
     const view = this.view;
     if (!view) return;
-    const width = Math.max(200, this.figure.clientWidth || 320);
+    const width = Math.max(200, contentWidth(this.figure) || 320);
     const layout = this.computeLayout(width);
     this.layout = layout;
     const ctx = sizeCanvas(this.canvas, layout.width, layout.height);

@@ -1,7 +1,7 @@
 // The decode scrubber (seq2seq): step through the generated tokens and see which source
 // positions the decoder's cross-attention looked at while producing each one.
 
-import { MatrixPainter, THEME, fitText, formatWeight, sizeCanvas, tokenLabel } from './draw.js';
+import { MatrixPainter, THEME, contentWidth, fitText, formatWeight, setAttr, setText, sizeCanvas, tokenLabel } from './draw.js';
 import { ensure, normalise } from './matrix.js';
 
 export class ScrubberView {
@@ -36,13 +36,14 @@ export class ScrubberView {
    * srcTokens: those positions' tokens; options, table: as for the heatmap.
    */
   update({ step, inputs, produced, row, srcTokens, options, table }) {
-    this.panel.hidden = false;
+    // Only what changed is written: this runs on every keystroke.
+    if (this.panel.hidden) this.panel.hidden = false;
     this.last = { step, inputs, produced, row, srcTokens, options, table };
     const steps = inputs.length;
-    this.range.max = String(Math.max(0, steps - 1));
-    this.range.value = String(step);
-    this.range.setAttribute('aria-valuetext', `step ${step + 1} of ${steps}: produces ${tokenLabel(produced[step])}`);
-    this.label.textContent = `step ${step + 1} / ${steps}: reads “${tokenLabel(inputs[step])}”, produces “${tokenLabel(produced[step])}”`;
+    if (this.range.max !== String(Math.max(0, steps - 1))) this.range.max = String(Math.max(0, steps - 1));
+    if (this.range.value !== String(step)) this.range.value = String(step);
+    setAttr(this.range, 'aria-valuetext', `step ${step + 1} of ${steps}: produces ${tokenLabel(produced[step])}`);
+    setText(this.label, `step ${step + 1} / ${steps}: reads “${tokenLabel(inputs[step])}”, produces “${tokenLabel(produced[step])}”`);
 
     if (this.tokens.childElementCount !== steps) {
       this.tokens.replaceChildren();
@@ -55,7 +56,7 @@ export class ScrubberView {
     }
     for (let i = 0; i < steps; i++) {
       const chip = this.tokens.children[i];
-      chip.textContent = tokenLabel(produced[i]);
+      setText(chip, tokenLabel(produced[i]));
       chip.classList.toggle('current', i === step);
       chip.classList.toggle('done', i < step);
     }
@@ -66,9 +67,7 @@ export class ScrubberView {
     if (!this.last) return;
     const { row, srcTokens, options, table } = this.last;
     const cols = srcTokens.length;
-    const parent = this.strip.parentElement;
-    const style = getComputedStyle(parent);
-    const width = Math.max(160, parent.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2);
+    const width = Math.max(160, contentWidth(this.strip.parentElement) - 2);
     const cell = Math.max(8, Math.min(48, width / cols));
     const height = 30 + 22;
     const ctx = sizeCanvas(this.strip, Math.min(width, cell * cols + 2), height);
@@ -88,7 +87,7 @@ export class ScrubberView {
       ctx.fillStyle = THEME.muted;
       if (cell >= 9 || c % 2 === 0) ctx.fillText(fitText(ctx, tokenLabel(srcTokens[c]), cell + 4), x, 41);
     }
-    this.strip.dataset.cols = String(cols);
-    this.strip.setAttribute('aria-label', `Cross-attention of step ${this.last.step + 1} over ${cols} source tokens`);
+    setAttr(this.strip, 'data-cols', String(cols));
+    setAttr(this.strip, 'aria-label', `Cross-attention of step ${this.last.step + 1} over ${cols} source tokens`);
   }
 }

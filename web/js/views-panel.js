@@ -274,6 +274,13 @@ export class ViewsPanel {
     if (!model || !info || !model.alive) return;
     const kinds = kindsOf(info);
     if (!kinds.includes(this.ablationKind)) this.ablationKind = this.context.state.kind;
+    // Everything below depends only on these: skip it when none changed (every keystroke
+    // calls this, and rewriting the buttons' attributes makes the browser restyle them).
+    const list = model.ablations();
+    const grid = document.getElementById('head-grid');
+    const key = JSON.stringify([kinds, info.config, this.ablationKind, this.context.state.kind, list, grid?.dataset.built]);
+    if (key === this.ablationKey) return;
+    this.ablationKey = key;
     const signature = kinds.join(',');
     if (this.ablateKind.dataset.signature !== signature) {
       this.ablateKind.replaceChildren(...kinds.map((k) => new Option(kindLabel(k, info), k)));
@@ -284,7 +291,6 @@ export class ViewsPanel {
     const kind = this.ablationKind;
     const layers = layersOf(kind, info);
     const heads = info.config.nhead;
-    const list = model.ablations();
     const shape = `${kind}:${layers}x${heads}`;
     if (this.ablateGrid.dataset.shape !== shape) {
       this.ablateGrid.replaceChildren();
@@ -378,7 +384,8 @@ export class ViewsPanel {
       ? Array.from({ length: attention.heads }, (_, h) => h)
       : [state.head];
     const { rowTokens, colTokens } = this.tokens();
-    this.headNote.textContent = heads.length > 1 ? `${this.where(HEAD_AVERAGE).replace('average of the heads', 'all heads')}` : this.where();
+    const note = heads.length > 1 ? `${this.where(HEAD_AVERAGE).replace('average of the heads', 'all heads')}` : this.where();
+    if (this.headNote.textContent !== note) this.headNote.textContent = note;
     this.headView.update({
       heads: heads.map((h) => ({ head: h, matrix: this.shown(attention.head(state.layer, h), attention.cols) })),
       rows: rowTokens.length, cols: colTokens.length, rowTokens, colTokens, title: this.where(),
