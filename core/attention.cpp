@@ -24,28 +24,20 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
             const Eigen::Ref<const Matrix>& v, int nhead, const AttentionMask& mask,
             Eigen::Ref<Matrix> context, const AttentionRecord& record, Workspace& ws) {
   const Eigen::Index queries = q.rows(), keys = k.rows(), d = q.cols();
-  const Eigen::Index head_dim = d / nhead;
+  const int head_dim = static_cast<int>(d / nhead);
   // PyTorch divides q by sqrt(head_dim) before the product.
   const float scale = std::sqrt(static_cast<float>(head_dim));
   const float minus_inf = -std::numeric_limits<float>::infinity();
   eigen_assert(context.rows() == queries && context.cols() == d);
-  Eigen::Ref<Matrix> scores = ws.scores.topLeftCorner(queries, keys);  // [queries x keys]
-  Eigen::Ref<Matrix> keys_t = ws.keys_t.topLeftCorner(head_dim, keys);  // k_h transposed
+  Eigen::Ref<Matrix> scores = ws.scores.topLeftCorner(queries, keys);     // [queries x keys]
+  Eigen::Ref<Matrix> keys_t = ws.keys_t.topLeftCorner(head_dim, keys);    // k_h transposed
+  Eigen::Ref<Matrix> q_scaled = ws.q_scaled.topLeftCorner(queries, head_dim);
   for (int h = 0; h < nhead; ++h) {
-    for (Eigen::Index j = 0; j < keys; ++j)
-      for (Eigen::Index e = 0; e < head_dim; ++e) keys_t(e, j) = k(j, h * head_dim + e);
-    // scores = (q_h / sqrt(head_dim)) k_h^T. Each score sums its head_dim terms in order,
-    // and the keys side by side are independent lanes: scores[i, :] += q'[i, e] k_h^T[e, :].
-    for (Eigen::Index i = 0; i < queries; ++i) {
-      const float* qi = q.data() + i * q.outerStride() + h * head_dim;
-      float* row = &scores(i, 0);
-      for (Eigen::Index j = 0; j < keys; ++j) row[j] = 0.0f;
-      for (Eigen::Index e = 0; e < head_dim; ++e) {
-        const float a = qi[e] / scale;
-        const float* kt = &keys_t(e, 0);
-        for (Eigen::Index j = 0; j < keys; ++j) row[j] += a * kt[j];
-      }
-    }
+    // scores = (q_h / sqrt(head_dim)) k_h^T, as a product with k_h^T [head_dim x keys]
+    // input-major: each score sums its head_dim terms in order.
+    keys_t = k.middleCols(h * head_dim, head_dim).transpose();
+    q_scaled = q.middleCols(h * head_dim, head_dim) / scale;
+    product(q_scaled, keys_t.data(), static_cast<int>(keys), size_t(keys_t.outerStride()), nullptr, scores);
     if (mask.additive) scores += *mask.additive;
     auto hidden = [&](Eigen::Index i, Eigen::Index j) {
       return (mask.causal && j > mask.query_offset + i) || (mask.key_padding && mask.key_padding[j]);
@@ -64,17 +56,10 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
     } else {
       softmax_rows(scores);
     }
-    // context_h = weights v_h, as rows of v scaled and added in key order.
-    for (Eigen::Index i = 0; i < queries; ++i) {
-      float* out = &context(i, h * head_dim);
-      for (Eigen::Index e = 0; e < head_dim; ++e) out[e] = 0.0f;
-      if (ablation == Ablation::kZero) continue;
-      for (Eigen::Index j = 0; j < keys; ++j) {
-        const float p = scores(i, j);
-        const float* vj = v.data() + j * v.outerStride() + h * head_dim;
-        for (Eigen::Index e = 0; e < head_dim; ++e) out[e] += p * vj[e];
-      }
-    }
+    // context_h = weights v_h: a product with v_h, the head's columns of v [keys x head_dim].
+    auto context_h = context.middleCols(h * head_dim, head_dim);
+    if (ablation == Ablation::kZero) context_h.setZero();
+    else product(scores, v.data() + h * head_dim, head_dim, size_t(v.outerStride()), nullptr, context_h);
     copy_rows(scores, record.weights, h);
   }
 }

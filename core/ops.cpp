@@ -18,8 +18,8 @@ namespace {
 // vectors held in registers for the whole sum over k. Each output still sums bias, then
 // x[i, 0] W[0, o], x[i, 1] W[1, o], ... in that order (lanes are separate outputs).
 template <int R, int V>
-void linear_tile(const float* x, size_t x_stride, const float* w, int in, int features,
-                 const float* bias, float* y, int y_stride) {
+void linear_tile(const float* x, size_t x_stride, const float* w, int in, size_t w_stride,
+                 const float* bias, float* y, size_t y_stride) {
   using namespace simd;
   f32x4 acc[R][V];
   for (int c = 0; c < V; ++c) {
@@ -27,7 +27,7 @@ void linear_tile(const float* x, size_t x_stride, const float* w, int in, int fe
     for (int r = 0; r < R; ++r) acc[r][c] = b;
   }
   for (int k = 0; k < in; ++k) {
-    const float* wk = w + size_t(k) * features;
+    const float* wk = w + size_t(k) * w_stride;
     f32x4 wv[V];
     for (int c = 0; c < V; ++c) wv[c] = load(wk + 4 * c);
     for (int r = 0; r < R; ++r) {
@@ -41,44 +41,51 @@ void linear_tile(const float* x, size_t x_stride, const float* w, int in, int fe
 
 // The same for one column at a time (the last features % 4 columns).
 template <int R>
-void linear_column(const float* x, size_t x_stride, const float* w, int in, int features,
-                   const float* bias, float* y, int y_stride) {
+void linear_column(const float* x, size_t x_stride, const float* w, int in, size_t w_stride,
+                   const float* bias, float* y, size_t y_stride) {
   float acc[R];
   for (int r = 0; r < R; ++r) acc[r] = bias ? bias[0] : 0.0f;
   for (int k = 0; k < in; ++k)
-    for (int r = 0; r < R; ++r) acc[r] += x[r * x_stride + k] * w[size_t(k) * features];
+    for (int r = 0; r < R; ++r) acc[r] += x[r * x_stride + k] * w[size_t(k) * w_stride];
   for (int r = 0; r < R; ++r) y[size_t(r) * y_stride] = acc[r];
 }
 
 // Rows [R of them] x every output column: tiles of 4V columns, then of 4, then single ones.
 template <int R, int V>
-void linear_rows(const float* x, size_t x_stride, const TensorView& weight, const float* bias,
-                 float* y, int y_stride) {
-  const int in = weight.rows, features = weight.cols;
+void product_rows(const float* x, size_t x_stride, const float* w, int in, int features,
+                  size_t w_stride, const float* bias, float* y, size_t y_stride) {
   const auto at = [&](int o) { return bias ? bias + o : nullptr; };
   int o = 0;
   for (; o + 4 * V <= features; o += 4 * V)
-    linear_tile<R, V>(x, x_stride, weight.data + o, in, features, at(o), y + o, y_stride);
+    linear_tile<R, V>(x, x_stride, w + o, in, w_stride, at(o), y + o, y_stride);
   for (; o + 4 <= features; o += 4)
-    linear_tile<R, 1>(x, x_stride, weight.data + o, in, features, at(o), y + o, y_stride);
+    linear_tile<R, 1>(x, x_stride, w + o, in, w_stride, at(o), y + o, y_stride);
   for (; o < features; ++o)
-    linear_column<R>(x, x_stride, weight.data + o, in, features, at(o), y + o, y_stride);
+    linear_column<R>(x, x_stride, w + o, in, w_stride, at(o), y + o, y_stride);
 }
 
 }  // namespace
 
-void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
-            Eigen::Ref<Matrix> out) {
-  const int rows = static_cast<int>(x.rows());
-  eigen_assert(out.rows() == rows && out.cols() == weight.cols);
+void product(const Eigen::Ref<const Matrix>& x, const float* w, int features, size_t w_stride,
+             const float* bias, Eigen::Ref<Matrix> out) {
+  const int rows = static_cast<int>(x.rows()), in = static_cast<int>(x.cols());
+  eigen_assert(out.rows() == rows && out.cols() == features);
   const size_t x_stride = static_cast<size_t>(x.outerStride());
-  const int y_stride = static_cast<int>(out.outerStride());
-  const float* b = bias.empty() ? nullptr : bias.data;
+  const size_t y_stride = static_cast<size_t>(out.outerStride());
   int i = 0;
   for (; i + 4 <= rows; i += 4)  // four rows share each pass over W
-    linear_rows<4, 2>(x.data() + i * x_stride, x_stride, weight, b, out.data() + size_t(i) * y_stride, y_stride);
+    product_rows<4, 2>(x.data() + i * x_stride, x_stride, w, in, features, w_stride, bias,
+                       out.data() + i * y_stride, y_stride);
   for (; i < rows; ++i)  // a lone row (every decode step): wide tiles stream W's rows
-    linear_rows<1, 8>(x.data() + i * x_stride, x_stride, weight, b, out.data() + size_t(i) * y_stride, y_stride);
+    product_rows<1, 8>(x.data() + i * x_stride, x_stride, w, in, features, w_stride, bias,
+                       out.data() + i * y_stride, y_stride);
+}
+
+void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
+            Eigen::Ref<Matrix> out) {
+  eigen_assert(x.cols() == weight.rows);
+  product(x, weight.data, weight.cols, static_cast<size_t>(weight.cols),
+          bias.empty() ? nullptr : bias.data, out);
 }
 
 void layer_norm(Eigen::Ref<Matrix> x, const TensorView& weight, const TensorView& bias, float eps) {

@@ -12,6 +12,13 @@ namespace attnviz {
 void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
             Eigen::Ref<Matrix> out);
 
+// The same product with W given as rows of `features` floats, w_stride apart (a column
+// block of a wider matrix), and an optional bias [features]. x: [rows x in], W: [in x
+// features], out: [rows x features]. Each output sums bias (or 0), then x[i, 0] W[0, o],
+// x[i, 1] W[1, o], ... in that order.
+void product(const Eigen::Ref<const Matrix>& x, const float* w, int features, size_t w_stride,
+             const float* bias, Eigen::Ref<Matrix> out);
+
 // Row-wise LayerNorm over the last dimension, in place (biased variance, as PyTorch).
 void layer_norm(Eigen::Ref<Matrix> x, const TensorView& weight, const TensorView& bias, float eps);
 

@@ -15,6 +15,7 @@ struct Workspace {
   Matrix hidden;                  // [rows x dim_feedforward]
   Matrix scores;                  // [rows x rows]: one head's scores, then its weights
   Matrix keys_t;                  // [head_dim x rows]: one head's keys, transposed
+  Matrix q_scaled;                // [rows x head_dim]: one head's queries / sqrt(head_dim)
   std::vector<double> projected;  // [d]: one value vector through out_proj
 
   // Sized for sequences of up to max_rows positions.
@@ -23,6 +24,7 @@ struct Workspace {
     hidden.resize(max_rows, dim_feedforward);
     scores.resize(max_rows, max_rows);
     keys_t.resize(d_model / nhead, max_rows);
+    q_scaled.resize(max_rows, d_model / nhead);
     projected.assign(size_t(d_model), 0.0);
   }
 };
