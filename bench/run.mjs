@@ -182,6 +182,12 @@ for (const [key, dir] of torchRuns) {
   }
 }
 
+// The matrix product alone (bench_matmul.cpp), native (SSE2) and wasm (Node), same code.
+const MATMUL = {
+  native: runDriver('matmul native', path.join(OUT, 'native/bin/bench_matmul'), ['--budget-ms=100']),
+  wasm: runDriver('matmul wasm', 'node', [path.join(OUT, 'wasm/bin/bench_matmul.cjs'), '--budget-ms=100']),
+};
+
 // ---------------------------------------------------------------------------------------
 // The tokens check: every engine's greedy output must be the same before any figure is shown.
 
@@ -291,6 +297,27 @@ if (SCALE.length) {
   }
   const heap = results.chromium?.scale?.heap_bytes;
   if (heap) out(`Our wasm heap after the n = 512 run in Chromium: ${(heap / (1 << 20)).toFixed(0)} MiB (weights, buffers and the captured attention).`);
+}
+
+if (MATMUL.native && MATMUL.wasm) {
+  out();
+  out('Matrix product y = x W + b (core/ops.cpp linear) alone: wasm in Node / native SSE2 build of the same code, GFLOP/s and ratio; median of batches.');
+  const products = MATMUL.native.products.map((p, i) => ({ ...p, wasm: MATMUL.wasm.products[i] }));
+  const shapes = [...new Set(products.map((p) => `${p.k}x${p.n}`))];
+  out(`| m \\ k x n | ${shapes.join(' | ')} |`);
+  out(`| --- | ${shapes.map(() => '---').join(' | ')} |`);
+  for (const m of [...new Set(products.map((p) => p.m))]) {
+    const at = (shape) => products.find((p) => p.m === m && `${p.k}x${p.n}` === shape);
+    out(`| ${m} | ${shapes.map((shape) => {
+      const p = at(shape);
+      return `${p.wasm.gflops.toFixed(1)} / ${p.gflops.toFixed(1)} (${(p.wasm.gflops / p.gflops).toFixed(2)})`;
+    }).join(' | ')} |`);
+  }
+  const ratios = products.map((p) => p.wasm.gflops / p.gflops);
+  const geomean = Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length);
+  const identical = products.every((p) => p.check === p.wasm.check);
+  out(`wasm / native: geometric mean ${geomean.toFixed(2)}, lowest ${Math.min(...ratios).toFixed(2)}; target >= 0.75: ${geomean >= 0.75 ? 'met' : 'not met'} (geometric mean). ` +
+    `Results ${identical ? 'bit-identical' : 'DIFFERENT'} in both builds.`);
 }
 
 out();

@@ -1,0 +1,77 @@
+// Throughput of the engine's matrix product (attnviz::linear, core/ops.cpp) for the shapes the
+// models run: m = 1..20 rows (a decode step is m = 1, an encoder pass m = tokens) times
+// k x n weights, k, n = 128..512. The same file builds natively and with em++ (run in Node),
+// so bench/run can print the wasm build's throughput as a ratio of the native (SSE2) one.
+//
+// Prints one JSON line: {"engine", "products": [{"m", "k", "n", "gflops", "reps"}]}; gflops is
+// the median over batches of 2 m k n flops per product.
+//
+// usage: bench_matmul [--budget-ms=B]   (per shape; default 150)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "ops.h"
+
+namespace {
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double budget_ms = 150;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--budget-ms=", 0) == 0) budget_ms = std::atof(arg.c_str() + 12);
+  }
+#if defined(__EMSCRIPTEN__)
+  const char* engine = "attnviz wasm";
+#else
+  const char* engine = "attnviz native";
+#endif
+  const int ms_rows[] = {1, 2, 4, 8, 12, 16, 20};
+  const int shapes[][2] = {{128, 128}, {128, 512}, {512, 128}, {256, 256}, {512, 512}};
+  std::printf("{\"engine\": \"%s\", \"products\": [", engine);
+  bool first = true;
+  for (const auto& shape : shapes) {
+    const int k = shape[0], n = shape[1];
+    // Weights [k x n] input-major and bias [n], as the loader stores them; values in [-1, 1].
+    std::vector<float> weight(size_t(k) * n), bias(n);
+    unsigned state = 12345;
+    const auto next = [&] { return (state = state * 1664525u + 1013904223u) / 4294967296.0f * 2 - 1; };
+    for (float& w : weight) w = next();
+    for (float& b : bias) b = next();
+    const attnviz::TensorView w{weight.data(), k, n}, b{bias.data(), 1, n};
+    for (const int m : ms_rows) {
+      attnviz::Matrix x(m, k), y;
+      for (int i = 0; i < x.size(); ++i) x.data()[i] = next();
+      // Batches of `per_batch` products, each about 2 ms; the median batch gives the figure.
+      attnviz::linear(x, w, b, y);
+      const double t0 = now_ms();
+      int calibrate = 0;
+      while (now_ms() - t0 < 2) attnviz::linear(x, w, b, y), ++calibrate;
+      const int per_batch = std::max(1, calibrate);
+      std::vector<double> batches;
+      const double start = now_ms();
+      while (batches.size() < 7 || (now_ms() - start < budget_ms && batches.size() < 200)) {
+        const double s = now_ms();
+        for (int r = 0; r < per_batch; ++r) attnviz::linear(x, w, b, y);
+        batches.push_back((now_ms() - s) / per_batch);
+      }
+      std::sort(batches.begin(), batches.end());
+      const double ms = batches[batches.size() / 2];
+      const double gflops = 2.0 * m * k * n / (ms * 1e6);
+      std::printf("%s{\"m\": %d, \"k\": %d, \"n\": %d, \"gflops\": %.3f, \"reps\": %zu, \"check\": %.6g}",
+                  first ? "" : ", ", m, k, n, gflops, batches.size() * per_batch, double(y(m - 1, n - 1)));
+      first = false;
+    }
+  }
+  std::printf("]}\n");
+  return 0;
+}
