@@ -11,26 +11,62 @@ export const THEME = {
   focus: '#ff4f79',
 };
 
+// A canvas's backing store is kept while it is large enough, because a new one costs an
+// allocation (about 1 ms for the large heatmap, 1-2 ms for a grid of 27 thumbnails) and the
+// views change size on nearly every keystroke as the number of tokens changes. The CSS box
+// then shows the store's top-left corner at 1:1: object-fit: cover scales the store by
+// exactly 1/devicePixelRatio when one side of it matches the box (the other is longer and
+// cut off), and object-position puts its corner at the box's. used() tells the exports what
+// part is the picture.
+const stores = new WeakMap();  // canvas -> { ratio, width, height } (device pixels in use)
+
 /**
  * Sizes a canvas to cssWidth x cssHeight CSS pixels with a backing store of that times
- * devicePixelRatio, so drawing stays sharp; returns its 2D context scaled to CSS pixels.
+ * devicePixelRatio (or a larger one it already had), so drawing stays sharp; returns its 2D
+ * context scaled to CSS pixels, cleared.
  */
 export function sizeCanvas(canvas, cssWidth, cssHeight) {
   const ratio = window.devicePixelRatio || 1;
   const width = Math.max(1, Math.round(cssWidth * ratio));
   const height = Math.max(1, Math.round(cssHeight * ratio));
-  if (canvas.width !== width || canvas.height !== height) {
-    canvas.width = width;
-    canvas.height = height;
+  const store = stores.get(canvas);
+  const fits = store && store.ratio === ratio && canvas.width >= width && canvas.height >= height
+    && (canvas.width === width || canvas.height === height) && canvas.width * canvas.height <= 4 * width * height;
+  if (!fits) {
+    // Grow the side that is short and keep the other if that stays a fit (so a size that
+    // comes and goes, such as a thumbnail's aspect, soon needs no new store), else exact.
+    let w = Math.max(canvas.width, width);
+    let h = Math.max(canvas.height, height);
+    if (!store || store.ratio !== ratio || (w !== width && h !== height) || w * h > 4 * width * height) {
+      w = width;
+      h = height;
+    }
+    if (canvas.width !== w) canvas.width = w;
+    if (canvas.height !== h) canvas.height = h;
+    canvas.style.objectFit = 'cover';
+    canvas.style.objectPosition = '0 0';
   }
+  stores.set(canvas, { ratio, width, height });
   // Set the CSS size only when it changes: a style write invalidates layout every frame.
   const styleWidth = `${cssWidth}px`, styleHeight = `${cssHeight}px`;
   if (canvas.style.width !== styleWidth) canvas.style.width = styleWidth;
   if (canvas.style.height !== styleHeight) canvas.style.height = styleHeight;
   const ctx = canvas.getContext('2d');
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);  // all of it: what is cut off stays blank
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  ctx.clearRect(0, 0, cssWidth, cssHeight);
   return ctx;
+}
+
+/** The canvas holding only its picture (the part of a larger store sizeCanvas drew in). */
+export function pictureOf(canvas) {
+  const store = stores.get(canvas);
+  if (!store || (store.width === canvas.width && store.height === canvas.height)) return canvas;
+  const copy = document.createElement('canvas');
+  copy.width = store.width;
+  copy.height = store.height;
+  copy.getContext('2d').drawImage(canvas, 0, 0);
+  return copy;
 }
 
 // ---- element widths without layout reads ------------------------------------------------

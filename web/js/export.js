@@ -1,6 +1,8 @@
 // Export of the current view: the heatmap canvas as PNG, the shown matrix as CSV, and the
 // shown matrix plus the whole attention kind it came from as JSON.
 
+import { pictureOf } from './draw.js';
+
 function download(blob, name) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
@@ -22,7 +24,7 @@ export function baseName(snapshot) {
 }
 
 export function exportPng(canvas, snapshot) {
-  canvas.toBlob((blob) => blob && download(blob, `${baseName(snapshot)}.png`), 'image/png');
+  pictureOf(canvas).toBlob((blob) => blob && download(blob, `${baseName(snapshot)}.png`), 'image/png');
 }
 
 /** CSV: first row the key tokens, then one row per query token with its weights. */
