@@ -6,7 +6,8 @@
 //   value-weighted  a_ij * ||v_j W_O^h|| (Kobayashi et al. 2020) beside a_ij      (head-math.js)
 //   compare         a second input or model (B) beside the page's (A), and A - B
 // main.js calls update() after each draw and asks runOptions() what the engine must capture;
-// only the open tab is computed, so the keystroke path stays as short as it was.
+// only the open tab is computed, and only while the panel is on screen, so the keystroke path
+// stays short.
 
 import { kindLabel, kindsOf, layersOf } from './controls-view.js';
 import { HeadView } from './head-view.js';
@@ -58,6 +59,14 @@ export class ViewsPanel {
     this.context = null;
     this.compare = { model: null, entryId: null, loading: null, text: null, error: '' };
     this.build();
+    // The open view is drawn only while the panel is on (or near) the screen: below the fold
+    // it would cost every keystroke a large canvas nobody sees. Scrolled to, it is drawn then.
+    this.onScreen = true;   // until the observer first says otherwise
+    this.behind = false;    // a draw was skipped while off screen
+    new IntersectionObserver((entries) => {
+      this.onScreen = entries[entries.length - 1].isIntersecting;
+      if (this.onScreen && this.behind) this.hooks.requestDraw();
+    }, { rootMargin: '200px 0px' }).observe(panel);
   }
 
   build() {
@@ -349,6 +358,8 @@ export class ViewsPanel {
     this.context = context;
     this.renderAblation();
     if (!context.result) return;
+    this.behind = !this.onScreen;
+    if (this.behind) return;
     switch (this.tab) {
       case 'head': this.drawHead(); break;
       case 'rollout': this.drawRollout(); break;
