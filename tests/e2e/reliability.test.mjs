@@ -69,11 +69,13 @@ async function drop(page, name, text) {
   await page.dispatchEvent('body', 'drop', { dataTransfer });
 }
 
-// One event, as a paste: sets the input and fires one input event; resolves to the page's
-// 'attnviz:main-thread' measure of the frame that handled it (wall clock: its handler, the
-// frame minus model.run, and style/layout/paint up to the next task), and what the page shows.
-// value null: no input, just one frame (the harness's own cost, for calibration).
-const pasteInPage = (page, text) => page.evaluate(async (value) => {
+// One event, as a paste: sets the input to the text staged in window.pasteText and fires one
+// input event; resolves to the page's 'attnviz:main-thread' measure of the update that handled
+// it (wall clock: its handler, the update minus model.run, and style/layout/paint of the frame
+// that shows it), and what the page shows. pasteText null: no input, just one frame (the
+// harness's own cost, for calibration).
+const pasteInPage = (page) => page.evaluate(async () => {
+  const value = window.pasteText;
   const input = document.getElementById('text-input');
   const detail = await new Promise((done) => {
     if (value === null) {
@@ -106,16 +108,20 @@ const pasteInPage = (page, text) => page.evaluate(async (value) => {
     tokens: JSON.parse(document.getElementById('heatmap').dataset.colTokens),
     value: input.value.length,
   };
-}, text);
+});
 
 /**
  * pasteInPage, also measuring the main thread's CPU time over it (CDP Performance metrics in
  * thread ticks): robust to the other processes on a shared machine, which stretch wall time.
+ * The text is handed to the page first, outside the measurement: passing a 200,000-character
+ * argument through the protocol costs the page's thread milliseconds that are the harness's,
+ * not the page's, and the calibration (a null text) could not subtract them.
  */
 async function paste(page, cdp, text) {
   const cpu = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ThreadTime').value * 1000;
+  await page.evaluate((value) => { window.pasteText = value; }, text);
   const before = await cpu();
-  const shown = await pasteInPage(page, text);
+  const shown = await pasteInPage(page);
   shown.cpu = (await cpu()) - before;
   return shown;
 }
@@ -168,13 +174,17 @@ describe('reliability of the page in headless Chromium', () => {
         for (let i = 0; i < 3; i++) {
           await paste(page, cdp, 'ab');
           shown = await paste(page, cdp, text);
-          samples.push({ ...shown.work, cpu: shown.cpu - overhead, cpuBeyond: shown.cpu - overhead - shown.work.run });
+          samples.push({ ...shown.work, cpu: shown.cpu - overhead });
         }
+        // The run is timed by the wall clock, which a busy machine stretches: subtract the
+        // least of the three, so a stretched run cannot hide the page's own CPU time.
+        const run = Math.min(...samples.map((s) => s.run));
+        for (const s of samples) s.cpuBeyond = s.cpu - run;
         const best = samples.reduce((a, b) => (b.cpuBeyond < a.cpuBeyond ? b : a));
         const bestWall = samples.reduce((a, b) => (b.beyond < a.beyond ? b : a));
         if (best.cpuBeyond > (worst.cpuBeyond ?? 0)) worst = { ...best, case: `${model}: ${name}` };
         if (bestWall.beyond > worstWall.beyond) worstWall = { ...bestWall, case: `${model}: ${name}` };
-        results[`${model}: ${name}`] = `cpu ${best.cpuBeyond.toFixed(1)} ms, wall ${bestWall.beyond.toFixed(1)} ms (run ${best.run.toFixed(1)} ms)`;
+        results[`${model}: ${name}`] = `cpu ${best.cpuBeyond.toFixed(1)} ms, wall ${bestWall.beyond.toFixed(1)} ms (run ${run.toFixed(1)} ms)`;
         const label = `${model}, ${name}`;
         assert.equal(shown.value, Math.min(text.length, BOX_LIMIT), `${label}: the input box keeps the text (up to ${BOX_LIMIT} characters)`);
         if (text.length > BOX_LIMIT) assert.match(shown.notices, /your paste of [\d,]+ characters was cut to the first 2,000/, label);
@@ -216,13 +226,11 @@ describe('reliability of the page in headless Chromium', () => {
       worst_wall_breakdown: Object.fromEntries(['input', 'frame', 'run', 'render'].map((k) => [k, round(worstWall[k])])),
       long_tasks: longTasks.length, longest_task_ms: Math.max(0, ...longTasks),
     });
-    // The target is one frame (16.7 ms) beyond the model run; the gate is asserted on CPU time
-    // (wall time on a shared machine also counts the other processes) at three frames, a freeze
-    // detector that a loaded 2-core machine cannot trip by noise; the figures line says how many
-    // cases met the one-frame target.
+    // The target and the gate: one frame (16.7 ms) of main-thread time beyond the model run,
+    // asserted on CPU time (wall time on a shared machine also counts the other processes).
     const within = Object.entries(results).filter(([, v]) => Number(v.match(/cpu ([\d.]+)/)[1]) <= FRAME_MS).length;
     figures('hostile text, cases within one frame (cpu)', `${within}/${Object.keys(results).length}`);
-    assert.ok(worst.cpuBeyond <= 3 * FRAME_MS, `${worst.case}: ${worst.cpuBeyond.toFixed(1)} ms of main-thread CPU time beyond the model run (gate three frames, ${(3 * FRAME_MS).toFixed(1)} ms)`);
+    assert.ok(worst.cpuBeyond <= FRAME_MS, `${worst.case}: ${worst.cpuBeyond.toFixed(1)} ms of main-thread CPU time beyond the model run (gate one frame, ${FRAME_MS.toFixed(1)} ms)`);
   });
 
   test('long session: 10,000 keystrokes and 100 model switches, memory flat after warm-up', async () => {
