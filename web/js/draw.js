@@ -19,6 +19,8 @@ export const THEME = {
 // cut off), and object-position puts its corner at the box's. used() tells the exports what
 // part is the picture.
 const stores = new WeakMap();  // canvas -> { ratio, width, height } (device pixels in use)
+// A store may be up to 4 times the picture (or 1 MB) before it is replaced by an exact one.
+const roomy = (store, width, height) => store <= Math.max(4 * width * height, 1 << 18);
 
 /**
  * Sizes a canvas to cssWidth x cssHeight CSS pixels with a backing store of that times
@@ -31,13 +33,13 @@ export function sizeCanvas(canvas, cssWidth, cssHeight) {
   const height = Math.max(1, Math.round(cssHeight * ratio));
   const store = stores.get(canvas);
   const fits = store && store.ratio === ratio && canvas.width >= width && canvas.height >= height
-    && (canvas.width === width || canvas.height === height) && canvas.width * canvas.height <= 4 * width * height;
+    && (canvas.width === width || canvas.height === height) && roomy(canvas.width * canvas.height, width, height);
   if (!fits) {
     // Grow the side that is short and keep the other if that stays a fit (so a size that
     // comes and goes, such as a thumbnail's aspect, soon needs no new store), else exact.
     let w = Math.max(canvas.width, width);
     let h = Math.max(canvas.height, height);
-    if (!store || store.ratio !== ratio || (w !== width && h !== height) || w * h > 4 * width * height) {
+    if (!store || store.ratio !== ratio || (w !== width && h !== height) || !roomy(w * h, width, height)) {
       w = width;
       h = height;
     }

@@ -162,11 +162,19 @@ export class HeatmapView {
     const view = this.view;
     const { left, top, cell, font, rotate, labelEvery, matrixWidth, matrixHeight } = layout;
     const hl = this.highlight || { row: null, col: null };
+    // Setting ctx.font parses the font, so it is set only when a label's weight changes.
+    const plain = `${font}px ${THEME.mono}`;
+    const bold = `bold ${plain}`;
+    let current = '';
+    const useFont = (strong) => {
+      const wanted = strong ? bold : plain;
+      if (wanted !== current) ctx.font = current = wanted;
+    };
     ctx.textBaseline = 'middle';
     for (let r = 0; r < view.rows; r++) {
       if (r % labelEvery && r !== hl.row) continue;
       const strong = r === hl.row;
-      ctx.font = `${strong ? 'bold ' : ''}${font}px ${THEME.mono}`;
+      useFont(strong);
       ctx.fillStyle = strong ? THEME.text : THEME.muted;
       ctx.textAlign = 'right';
       ctx.fillText(fitText(ctx, tokenLabel(view.rowTokens[r]), 120), left - 6, top + (r + 0.5) * cell);
@@ -174,7 +182,7 @@ export class HeatmapView {
     for (let c = 0; c < view.cols; c++) {
       if (c % labelEvery && c !== hl.col) continue;
       const strong = c === hl.col;
-      ctx.font = `${strong ? 'bold ' : ''}${font}px ${THEME.mono}`;
+      useFont(strong);
       ctx.fillStyle = strong ? THEME.text : THEME.muted;
       const text = fitText(ctx, tokenLabel(view.colTokens[c]), 120);
       const x = left + (c + 0.5) * cell;

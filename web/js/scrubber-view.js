@@ -76,16 +76,18 @@ export class ScrubberView {
     this.painter.paint(ctx, this.unit, 1, cols, table, 1, 0, cell * cols, 30);
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
-    for (let c = 0; c < cols; c++) {
-      const x = 1 + (c + 0.5) * cell;
-      if (cell >= 30) {
-        ctx.font = `10px ${THEME.font}`;
+    // The weights, then the labels: one font change each (setting ctx.font parses it).
+    if (cell >= 30) {
+      ctx.font = `10px ${THEME.font}`;
+      for (let c = 0; c < cols; c++) {
         ctx.fillStyle = this.unit[c] > 0.6 ? '#111' : '#fff';
-        ctx.fillText(formatWeight(row[c]), x, 15);
+        ctx.fillText(formatWeight(row[c]), 1 + (c + 0.5) * cell, 15);
       }
-      ctx.font = `12px ${THEME.mono}`;
-      ctx.fillStyle = THEME.muted;
-      if (cell >= 9 || c % 2 === 0) ctx.fillText(fitText(ctx, tokenLabel(srcTokens[c]), cell + 4), x, 41);
+    }
+    ctx.font = `12px ${THEME.mono}`;
+    ctx.fillStyle = THEME.muted;
+    for (let c = 0; c < cols; c++) {
+      if (cell >= 9 || c % 2 === 0) ctx.fillText(fitText(ctx, tokenLabel(srcTokens[c]), cell + 4), 1 + (c + 0.5) * cell, 41);
     }
     setAttr(this.strip, 'data-cols', String(cols));
     setAttr(this.strip, 'aria-label', `Cross-attention of step ${this.last.step + 1} over ${cols} source tokens`);
