@@ -6,16 +6,18 @@
 // it: the model run and the page's drawing, and the time until the browser has rendered the
 // frame that shows it (which includes waiting for that frame).
 //
-//   node bench/keystrokes.mjs [--model=<manifest id>] [--keys=200]
-// Needs the built site in build/wasm/web and Chromium (/usr/bin/chromium or $CHROMIUM).
+//   node bench/keystrokes.mjs [--model=<manifest id>] [--keys=200] [--site=<folder>]
+// Needs the built site in build/wasm/web (or --site, e.g. a copy of an older build to compare
+// with in the same conditions) and Chromium (/usr/bin/chromium or $CHROMIUM).
 import { launch, openPage } from '../tests/e2e/browser.mjs';
+import { resolve } from 'node:path';
 import { serve } from '../tests/e2e/server.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
 const keys = Number(args.keys || 200);
 const model = args.model || '';
 
-const server = await serve();
+const server = await (args.site ? serve(resolve(args.site)) : serve());
 const chromium = await launch();
 try {
   const { page, problems } = await openPage(chromium.browser, server.url, { width: 1280, height: 900 });

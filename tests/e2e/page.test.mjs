@@ -59,6 +59,24 @@ const canvasInfo = (page) => page.$eval('#heatmap', (c) => ({
  * Painted pixels and distinct colours of a canvas's backing store: of the matrix area for the
  * heatmap (data-matrix: x y width height in CSS px), of the whole canvas otherwise.
  */
+// The pixels of one thumbnail: the part of the grid's one canvas inside that button's padding.
+const thumbnailPixels = (page, selector) => page.$eval(selector, (button) => {
+  const canvas = button.parentElement.querySelector('canvas');
+  const scale = canvas.width / canvas.getBoundingClientRect().width;
+  const b = button.getBoundingClientRect();
+  const c = canvas.getBoundingClientRect();
+  const box = [b.left - c.left + 4, b.top - c.top + 4, b.width - 8, b.height - 8].map((v) => Math.round(v * scale));
+  const data = canvas.getContext('2d').getImageData(...box).data;
+  let painted = 0;
+  const colours = new Set();
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i + 3] === 0) continue;
+    painted += 1;
+    colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+  }
+  return { painted, total: box[2] * box[3], colours: colours.size };
+});
+
 const canvasPixels = (page, selector = '#heatmap') => page.$eval(selector, (c) => {
   const scale = c.width / c.getBoundingClientRect().width;
   const [x, y, w, h] = c.dataset.matrix ? c.dataset.matrix.split(' ').map((v) => Number(v) * scale) : [0, 0, c.width, c.height];
@@ -189,8 +207,10 @@ describe('attnviz page in headless Chromium', () => {
 
     // Model view: 2 layers x (8 heads + average) thumbnails, all painted; clicking one opens it.
     assert.equal(await page.$$eval('#head-grid .thumb', (t) => t.length), 18);
-    const thumbPixels = await canvasPixels(page, '#head-grid .thumb[data-layer="0"][data-head="2"] canvas');
+    const thumbPixels = await thumbnailPixels(page, '#head-grid .thumb[data-layer="0"][data-head="2"]');
     assert.ok(thumbPixels.colours > 4, 'the thumbnail is drawn');
+    assert.ok(thumbPixels.painted > thumbPixels.total * 0.4, 'the picture fills its button');
+    assert.equal(await page.$$eval('#head-grid canvas', (c) => c.length), 1, 'one canvas for the whole grid');
     const { draws } = await canvasInfo(page);
     await page.click('#head-grid .thumb[data-layer="0"][data-head="2"]');
     await waitForDraw(page, draws);

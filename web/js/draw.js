@@ -132,12 +132,63 @@ export function setText(element, text) {
   if (element.textContent !== text) element.textContent = text;
 }
 
-/** One reusable 1-pixel-per-cell canvas and its ImageData, per painter. */
+/**
+ * One reusable 1-pixel-per-cell canvas and its ImageData, per painter. It holds one matrix,
+ * or several of the same shape side by side (tiles) so that a grid of them costs one
+ * putImageData. Its canvas only grows: resizing a canvas discards its store, and the shape
+ * changes with nearly every keystroke.
+ */
 export class MatrixPainter {
   constructor() {
     this.canvas = document.createElement('canvas');
     this.ctx = this.canvas.getContext('2d');
     this.image = null;
+    this.rows = 0;
+    this.cols = 0;
+  }
+
+  /** Makes room for count tiles of rows x cols each. */
+  prepare(rows, cols, count = 1) {
+    this.rows = rows;
+    this.cols = cols;
+    const width = cols * count;
+    if (!this.image || this.image.width !== width || this.image.height !== rows) {
+      this.image = this.ctx.createImageData(Math.max(1, width), Math.max(1, rows));
+    }
+    if (this.canvas.width < width || this.canvas.height < rows) {
+      this.canvas.width = Math.max(this.canvas.width, width);
+      this.canvas.height = Math.max(this.canvas.height, rows);
+    }
+  }
+
+  /** Colours tile index from unit values [rows][cols] in [0, 1] through a colour table. */
+  colour(index, unit, table) {
+    const { rows, cols } = this;
+    const pixels = this.image.data;
+    const stride = this.image.width * 4;
+    for (let r = 0; r < rows; r++) {
+      let p = r * stride + index * cols * 4;
+      for (let i = r * cols, end = i + cols; i < end; i++, p += 4) {
+        const t = unit[i];
+        const k = (t >= 1 ? 255 : t > 0 ? (t * 255) | 0 : 0) * 3;
+        pixels[p] = table[k];
+        pixels[p + 1] = table[k + 1];
+        pixels[p + 2] = table[k + 2];
+        pixels[p + 3] = 255;
+      }
+    }
+  }
+
+  /** Hands the coloured tiles to the canvas (once, after colouring them all). */
+  flush() {
+    this.ctx.putImageData(this.image, 0, 0);
+  }
+
+  /** Draws tile index into the rectangle (x, y, width, height) of ctx, one crisp block per cell. */
+  blit(ctx, index, x, y, width, height) {
+    if (this.rows === 0 || this.cols === 0) return;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.canvas, index * this.cols, 0, this.cols, this.rows, x, y, width, height);
   }
 
   /**
@@ -146,24 +197,10 @@ export class MatrixPainter {
    */
   paint(ctx, unit, rows, cols, table, x, y, width, height) {
     if (rows === 0 || cols === 0) return;
-    if (!this.image || this.image.width !== cols || this.image.height !== rows) {
-      this.canvas.width = cols;
-      this.canvas.height = rows;
-      this.image = this.ctx.createImageData(cols, rows);
-    }
-    const pixels = this.image.data;
-    for (let i = 0, n = rows * cols; i < n; i++) {
-      const t = unit[i];
-      const k = (t >= 1 ? 255 : t > 0 ? (t * 255) | 0 : 0) * 3;
-      const p = i * 4;
-      pixels[p] = table[k];
-      pixels[p + 1] = table[k + 1];
-      pixels[p + 2] = table[k + 2];
-      pixels[p + 3] = 255;
-    }
-    this.ctx.putImageData(this.image, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(this.canvas, x, y, width, height);
+    this.prepare(rows, cols);
+    this.colour(0, unit, table);
+    this.flush();
+    this.blit(ctx, 0, x, y, width, height);
   }
 }
 
