@@ -113,6 +113,32 @@ export function contentWidth(element) {
   return width;
 }
 
+/**
+ * Watches whether element is on (or within 200 px of) the screen, so a view can leave its
+ * canvas undrawn below the fold (a keystroke then costs no pixels nobody sees). Returns
+ * { visible, behind }: a view sets behind when it skips a draw; onShown() is called when the
+ * element comes into view with a draw behind.
+ */
+export function watchScreen(element, onShown) {
+  const watch = { visible: true, behind: false };  // visible until the observer first says otherwise
+  new IntersectionObserver((entries) => {
+    watch.visible = entries[entries.length - 1].isIntersecting;
+    if (watch.visible && watch.behind) {
+      watch.behind = false;
+      onShown();
+    }
+  }, { rootMargin: '200px 0px' }).observe(element);
+  return watch;
+}
+
+/**
+ * A 2D context for measuring text only. Setting the font of a canvas in the document makes
+ * the browser bring the page's style up to date first (the font may depend on it), on every
+ * keystroke after the page wrote text; a canvas outside the document has no style to wait for.
+ * (Our fonts are all in px with absolute families, so they measure the same.)
+ */
+export const measureContext = document.createElement('canvas').getContext('2d');
+
 /** Calls listener whenever the width of an element measured by contentWidth changes. */
 export function onWidthChange(listener) {
   resizeListeners.add(listener);

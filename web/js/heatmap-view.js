@@ -1,7 +1,7 @@
 // The large heatmap: one matrix with token labels on both axes, axis titles, a colour legend,
 // a hover readout, click-to-highlight of a row and column, and a keyboard focus cell.
 
-import { MatrixPainter, THEME, contentWidth, drawLegend, fitText, formatWeight, setAttr, sizeCanvas, tokenLabel } from './draw.js';
+import { MatrixPainter, THEME, contentWidth, drawLegend, fitText, formatWeight, measureContext, setAttr, sizeCanvas, tokenLabel } from './draw.js';
 
 const AXIS_TITLE = 18;   // px band for an axis title
 const MAX_CELL = 44;     // px; cells never grow beyond this
@@ -77,7 +77,7 @@ export class HeatmapView {
 
   computeLayout(width) {
     const { rows, cols, rowTokens, colTokens } = this.view;
-    const ctx = this.canvas.getContext('2d');
+    const ctx = measureContext;
     const maxMatrixHeight = Math.max(220, Math.min(640, window.innerHeight * 0.7));
     // First a guess of the cell size from a fixed label font, then the real font for that size.
     let font = 13;

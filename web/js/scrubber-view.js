@@ -1,7 +1,7 @@
 // The decode scrubber (seq2seq): step through the generated tokens and see which source
 // positions the decoder's cross-attention looked at while producing each one.
 
-import { MatrixPainter, THEME, contentWidth, fitText, formatWeight, setAttr, setText, sizeCanvas, tokenLabel } from './draw.js';
+import { MatrixPainter, THEME, contentWidth, fitText, formatWeight, setAttr, setText, sizeCanvas, tokenLabel, watchScreen } from './draw.js';
 import { ensure, normalise } from './matrix.js';
 
 export class ScrubberView {
@@ -17,6 +17,9 @@ export class ScrubberView {
     this.row = null;
     this.unit = null;
     this.last = null;
+    // The strip's pixels wait while it is off screen (its text and attributes do not, so a
+    // screen reader and the tests always find them current); scrolled to, it is drawn then.
+    this.screen = watchScreen(strip, () => this.drawStrip());
     range.addEventListener('input', () => this.onStep(Number(range.value)));
     tokens.addEventListener('click', (e) => {
       const chip = e.target.closest('[data-step]');
@@ -60,11 +63,14 @@ export class ScrubberView {
       chip.classList.toggle('current', i === step);
       chip.classList.toggle('done', i < step);
     }
-    this.drawStrip();
+    setAttr(this.strip, 'data-cols', String(srcTokens.length));
+    setAttr(this.strip, 'aria-label', `Cross-attention of step ${step + 1} over ${srcTokens.length} source tokens`);
+    this.screen.behind = !this.screen.visible;
+    if (!this.screen.behind) this.drawStrip();
   }
 
   drawStrip() {
-    if (!this.last) return;
+    if (!this.last || this.panel.hidden) return;
     const { row, srcTokens, options, table } = this.last;
     const cols = srcTokens.length;
     const width = Math.max(160, contentWidth(this.strip.parentElement) - 2);
@@ -89,7 +95,5 @@ export class ScrubberView {
     for (let c = 0; c < cols; c++) {
       if (cell >= 9 || c % 2 === 0) ctx.fillText(fitText(ctx, tokenLabel(srcTokens[c]), cell + 4), 1 + (c + 0.5) * cell, 41);
     }
-    setAttr(this.strip, 'data-cols', String(cols));
-    setAttr(this.strip, 'aria-label', `Cross-attention of step ${this.last.step + 1} over ${cols} source tokens`);
   }
 }
