@@ -28,6 +28,7 @@ export class GridView {
     this.cells = [];
     this.canvas = null;
     this.size = 0;
+    this.drawn = {};        // what the canvas shows: { attention, table, key }
     this.scratch = null;
     this.gathered = null;
     this.unit = null;
@@ -78,6 +79,7 @@ export class GridView {
     this.canvas.style.gridArea = `2 / 2 / ${layers + 2} / ${heads + 3}`;
     c.appendChild(this.canvas);
     this.size = 0;
+    this.drawn = {};
   }
 
   /**
@@ -90,8 +92,6 @@ export class GridView {
       this.build(attention.layers, attention.heads, kindLabel);
       this.shape = shape;
     }
-    const rows = rowIndex.length;
-    const cols = colIndex.length;
     const columns = attention.heads + 1;
     // Square buttons, sized by the width only: the grid's layout stays put while typing
     // changes the matrices' shape; each picture keeps its aspect, centred in its square.
@@ -100,6 +100,22 @@ export class GridView {
       this.container.style.setProperty('--thumb', `${size}px`);
       this.size = size;
     }
+    // The pictures depend only on these; a draw for another reason (a decode step, another
+    // head opened) updates the selection and leaves them as they are.
+    const key = `${size} ${options.scale} ${options.log} ${rowIndex.join(',')} ${colIndex.join(',')}`;
+    const unchanged = attention === this.drawn.attention && table === this.drawn.table && key === this.drawn.key;
+    this.drawn = { attention, table, key };
+    for (const cell of this.cells) {
+      setAttr(cell.button, 'aria-pressed', String(cell.layer === selected.layer && cell.head === selected.head));
+    }
+    setAttr(this.container, 'data-thumbs', String(this.cells.length));
+    if (!unchanged) this.paint({ attention, rowIndex, colIndex, options, table, size });
+  }
+
+  paint({ attention, rowIndex, colIndex, options, table, size }) {
+    const rows = rowIndex.length;
+    const cols = colIndex.length;
+    const columns = attention.heads + 1;
     const aspect = rows / cols;
     const width = aspect > 1 ? Math.round(size / aspect) : size;
     const height = aspect > 1 ? size : Math.round(size * aspect);
@@ -122,9 +138,6 @@ export class GridView {
     const dy = INSET + Math.floor((size - height) / 2);
     this.cells.forEach((cell, i) => {
       this.painter.blit(ctx, i, cell.column * (box + GAP) + dx, cell.row * (box + GAP) + dy, width, height);
-      const isSelected = cell.layer === selected.layer && cell.head === selected.head;
-      setAttr(cell.button, 'aria-pressed', String(isSelected));
     });
-    setAttr(this.container, 'data-thumbs', String(this.cells.length));
   }
 }
