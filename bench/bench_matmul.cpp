@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     for (float& b : bias) b = next();
     const attnviz::TensorView w{weight.data(), k, n}, b{bias.data(), 1, n};
     for (const int m : ms_rows) {
-      attnviz::Matrix x(m, k), y;
+      attnviz::Matrix x(m, k), y(m, n);
       for (int i = 0; i < x.size(); ++i) x.data()[i] = next();
       // Batches of `per_batch` products, each about 2 ms; the median batch gives the figure.
       attnviz::linear(x, w, b, y);

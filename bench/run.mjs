@@ -55,9 +55,10 @@ function runDriver(engine, command, argv, env = {}) {
   const line = (child.stdout || '').trim().split('\n').pop();
   log(line || '');
   if (child.status !== 0 || !line) {
-    const stderr = (child.stderr || String(child.error || '')).trim().split('\n');
+    // Short lines only: a failing Emscripten module prints its whole one-line source first.
+    const stderr = (child.stderr || String(child.error || '')).trim().split('\n').filter((l) => l.length < 300);
     const why = stderr.find((l) => /error|failed|refused|too large/i.test(l)) || stderr.slice(-2).join(' | ');
-    problems.push(`${engine}, ${path.basename(argv.find((a) => /\.(json|onnx)$/.test(a)) || argv[0] || '')}: exit ${child.status}: ${why.trim()}`);
+    problems.push(`${engine}, ${path.basename(argv.find((a) => /\.(json|onnx)$/.test(a)) || argv[0] || '')}: exit ${child.status}: ${(why || '').trim()}`);
     return null;
   }
   return JSON.parse(line);
