@@ -26,15 +26,23 @@ void linear_tile(const float* x, size_t x_stride, const float* w, int in, size_t
     const f32x4 b = bias ? load(bias + 4 * c) : splat(0.0f);
     for (int r = 0; r < R; ++r) acc[r][c] = b;
   }
-  for (int k = 0; k < in; ++k) {
-    const float* wk = w + size_t(k) * w_stride;
+  // acc += x[:, k] W[k, :], for k in order. Pointers step instead of k * stride, and two k
+  // per pass: a one-row tile is short of instruction slots, not of arithmetic, in wasm.
+  const auto step = [&](const float* xk, const float* wk) {
     f32x4 wv[V];
     for (int c = 0; c < V; ++c) wv[c] = load(wk + 4 * c);
     for (int r = 0; r < R; ++r) {
-      const f32x4 a = splat(x[r * x_stride + k]);
+      const f32x4 a = splat(xk[r * x_stride]);
       for (int c = 0; c < V; ++c) acc[r][c] = mul_add(acc[r][c], a, wv[c]);
     }
+  };
+  const float* xk = x;
+  const float* wk = w;
+  for (const float* const pairs_end = x + (in & ~1); xk != pairs_end; xk += 2, wk += 2 * w_stride) {
+    step(xk, wk);
+    step(xk + 1, wk + w_stride);
   }
+  if (in & 1) step(xk, wk);
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < V; ++c) store(y + size_t(r) * y_stride + 4 * c, acc[r][c]);
 }
