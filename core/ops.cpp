@@ -87,9 +87,8 @@ void product(const Eigen::Ref<const Matrix>& x, const float* w, int features, si
   for (; i + 2 <= rows; i += 2)  // two rows left: they still share the pass
     product_rows<2, 4>(x.data() + i * x_stride, x_stride, w, in, features, w_stride, bias,
                        out.data() + i * y_stride, y_stride);
-  for (; i < rows; ++i)  // a lone row (every decode step): 4 accumulators + 4 loads of W +
-                         // the splat fit the 16 SIMD registers unrolled (8 + 8 + 1 did not)
-    product_rows<1, 4>(x.data() + i * x_stride, x_stride, w, in, features, w_stride, bias,
+  for (; i < rows; ++i)  // a lone row (every decode step): wide tiles stream W's rows
+    product_rows<1, 8>(x.data() + i * x_stride, x_stride, w, in, features, w_stride, bias,
                        out.data() + i * y_stride, y_stride);
 }
 
