@@ -3,43 +3,16 @@
 // single-file offline build opened from file:// with no server.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
-import { launch, openPage } from './browser.mjs';
-import { SITE, serve } from './server.mjs';
+import { test } from 'node:test';
+import { SITE } from './server.mjs';
+import { ARTIFACTS, assertClean, useSite } from './site.mjs';
 
-const ARTIFACTS = new URL('../../build/e2e-artifacts/', import.meta.url);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-let server;
-let chromium;
-const contexts = [];
+const site = useSite({ requires: ['attn-view.js'] });
 
-before(async () => {
-  assert.ok(existsSync(`${SITE}/attn-view.js`), `the site is not built: ${SITE}/attn-view.js is missing`);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  server = await serve();
-  chromium = await launch();
-});
-
-after(async () => {
-  for (const c of contexts) await c.close();
-  await chromium?.close();
-  await server?.close();
-});
-
-function assertClean(problems) {
-  assert.deepEqual(problems.foreign, [], 'requests left the page origin');
-  assert.deepEqual(problems.csp, [], 'Content-Security-Policy violations');
-  assert.deepEqual(problems.errors, [], 'errors in the page');
-}
-
-async function openAt(path, viewport = { width: 900, height: 900 }) {
-  const opened = await openPage(chromium.browser, server.url, viewport);
-  contexts.push(opened.context);
-  await opened.page.goto(`${server.url}${path}`);
-  return opened;
-}
+// The embedding examples have no page-wide ready flag: each test waits for what it embeds.
+const openAt = (path, viewport = { width: 900, height: 900 }) => site.open(path, { viewport, ready: false });
 
 test('<attn-view>: three live views of different models on one page share one engine', async () => {
   const { page, problems } = await openAt('examples/three-views.html');
@@ -136,8 +109,7 @@ test('postMessage: a window that is not the embedding parent is ignored', async 
 test('single-file build: one HTML file that works from file:// with no server', async () => {
   const out = fileURLToPath(new URL('attnviz-single.html', ARTIFACTS));
   execFileSync('python3', [`${ROOT}tools/build_single_file.py`, '--site', SITE, '--model', 'copy', '--out', out], { stdio: 'pipe' });
-  const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
+  const context = site.track(await site.chromium.browser.newContext({ viewport: { width: 1280, height: 900 } }));
   const page = await context.newPage();
   const errors = [];
   const requests = [];

@@ -2,47 +2,14 @@
 // They assume the site is built in build/wasm/web (scripts/test builds it first).
 // Every page is watched: a request outside its origin, a CSP violation or a page error fails.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { launch, openPage } from './browser.mjs';
-import { CSP, SITE, serve } from './server.mjs';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { CSP } from './server.mjs';
+import { ARTIFACTS, assertClean, useSite } from './site.mjs';
 
-const ARTIFACTS = new URL('../../build/e2e-artifacts/', import.meta.url);
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 
-let server;
-let chromium;
-const pages = [];
-
-before(async () => {
-  assert.ok(existsSync(`${SITE}/index.html`), `the site is not built: ${SITE}/index.html is missing`);
-  assert.ok(existsSync(`${SITE}/attnviz_core.wasm`), 'the site has no attnviz_core.wasm: run the wasm build');
-  mkdirSync(ARTIFACTS, { recursive: true });
-  server = await serve();
-  chromium = await launch();
-});
-
-after(async () => {
-  for (const { context } of pages) await context.close();
-  await chromium?.close();
-  await server?.close();
-});
-
-/** Opens the page with a query string and waits for its first drawn heatmap. */
-async function open(query = '', viewport) {
-  const opened = await openPage(chromium.browser, server.url, viewport);
-  pages.push(opened);
-  const response = await opened.page.goto(`${server.url}${query}`);
-  opened.response = response;
-  await opened.page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
-  return opened;
-}
-
-function assertClean(problems) {
-  assert.deepEqual(problems.foreign, [], 'requests left the page origin');
-  assert.deepEqual(problems.csp, [], 'Content-Security-Policy violations');
-  assert.deepEqual(problems.errors, [], 'errors in the page');
-}
+const site = useSite({ requires: ['index.html', 'attnviz_core.wasm'] });
 
 const canvasInfo = (page) => page.$eval('#heatmap', (c) => ({
   rows: Number(c.dataset.rows),
@@ -125,7 +92,7 @@ async function typeAndCheck(page, chars, expectedTokens) {
 
 describe('attnviz page in headless Chromium', () => {
   test('is served with the strict CSP and runs under it, with nothing leaving the origin', async () => {
-    const { page, problems, response } = await open();
+    const { page, problems, response } = await site.open();
     assert.equal(response.headers()['content-security-policy'], CSP);
     // The policy is in force: an inline script is refused (and reported), yet the page runs.
     await page.evaluate(() => {
@@ -140,7 +107,7 @@ describe('attnviz page in headless Chromium', () => {
     assert.equal(await page.$eval('body', (b) => b.dataset.model), 's2s-seed-small');
     assert.equal(await page.inputValue('#text-input'), 'hello');
     assert.notEqual((await page.textContent('#output-text')).trim(), '');
-    const requested = server.requests.filter((p) => p.endsWith('.wasm') || p.endsWith('manifest.json'));
+    const requested = site.server.requests.filter((p) => p.endsWith('.wasm') || p.endsWith('manifest.json'));
     assert.ok(requested.length >= 2, 'the engine and the manifest come from the same server');
     assertClean(problems);
   });
@@ -148,7 +115,7 @@ describe('attnviz page in headless Chromium', () => {
   test('the shipped default, Pig Latin, turns "glove" into "oveglay" and shows its cross-attention', async () => {
     const shipped = JSON.parse(readFileSync(new URL('../../weights/manifest.json', import.meta.url), 'utf8'));
     assert.equal(shipped.find((m) => m.default).id, 'piglatin');
-    const { page, problems } = await open('?model=piglatin&text=glove&kind=cross&layer=3');
+    const { page, problems } = await site.open('?model=piglatin&text=glove&kind=cross&layer=3');
     assert.equal((await page.textContent('#output-text')).trim(), 'oveglay');
     const info = await canvasInfo(page);
     assert.deepEqual(info.colTokens, ['g', 'l', 'o', 'v', 'e', '<eos>']);
@@ -160,7 +127,7 @@ describe('attnviz page in headless Chromium', () => {
   });
 
   test('typing redraws the heatmap with one row and column per token (seq2seq, padding hidden)', async () => {
-    const { page, problems } = await open();
+    const { page, problems } = await site.open();
     await setAndDraw(page, '#padding-check', false);
     await page.fill('#text-input', '');
     await page.fill('#text-input', 'h');
@@ -173,7 +140,7 @@ describe('attnviz page in headless Chromium', () => {
   });
 
   test('typing redraws the heatmap for a causal LM, one row and column per token', async () => {
-    const { page, problems } = await open('?model=lm-learned-h1&text=');
+    const { page, problems } = await site.open('?model=lm-learned-h1&text=');
     await page.focus('#text-input');
     const info = await typeAndCheck(page, 'bad', ['<bos>', 'b', 'a', 'd']);
     assert.equal(info.rows, 4);
@@ -182,7 +149,7 @@ describe('attnviz page in headless Chromium', () => {
   });
 
   test('switches kind, layer, head and opens a head from the model view', async () => {
-    const { page, problems } = await open('?text=pig&pad=0');
+    const { page, problems } = await site.open('?text=pig&pad=0');
     const before = await canvasPixels(page);
 
     await setAndDraw(page, '#kind-select', 'cross');
@@ -237,7 +204,7 @@ describe('attnviz page in headless Chromium', () => {
   });
 
   test('a malformed dropped file shows a clear message and the current model keeps working', async () => {
-    const { page, problems } = await open('?text=ab&pad=0');
+    const { page, problems } = await site.open('?text=ab&pad=0');
     const drop = async (name, text) => {
       const dataTransfer = await page.evaluateHandle(([n, t]) => {
         const dt = new DataTransfer();
@@ -279,7 +246,7 @@ describe('attnviz page in headless Chromium', () => {
 
   test('URL state round trip: model, text, kind, layer, head and view options', async () => {
     const query = '?model=s2s-seed-small&text=abc&kind=cross&layer=2&head=avg&cmap=magma&scale=row&log=1&pad=0&step=2';
-    const first = await open(query);
+    const first = await site.open(query);
     const read = (page) => page.evaluate(() => ({
       model: document.body.dataset.model,
       text: document.getElementById('text-input').value,
@@ -311,7 +278,7 @@ describe('attnviz page in headless Chromium', () => {
     await first.page.waitForFunction(() => location.search.includes('text=abcd') && location.search.includes('cmap=plasma'));
     const url = first.page.url();
 
-    const second = await open(new URL(url).search);
+    const second = await site.open(new URL(url).search);
     assert.deepEqual(await read(second.page), {
       model: 's2s-seed-small', text: 'abcd', kind: 'encoderSelf', layer: '0', head: '4', cmap: 'plasma',
       scale: 'global', log: false, pad: false, step: '1', cols: '5',
@@ -321,13 +288,13 @@ describe('attnviz page in headless Chromium', () => {
   });
 
   test('embed mode has minimal chrome, and the embed snippet opens it', async () => {
-    const { page, problems } = await open('?text=cat');
+    const { page, problems } = await site.open('?text=cat');
     await page.click('#copy-embed');
     const snippet = await page.inputValue('#embed-snippet');
     assert.match(snippet, /^<iframe src="http:\/\/127\.0\.0\.1:\d+\/\?[^"]*embed=1[^"]*"/);
     const src = snippet.match(/src="([^"]+)"/)[1].replace(/&amp;/g, '&');
 
-    const embedded = await open(new URL(src).search, { width: 720, height: 640 });
+    const embedded = await site.open(new URL(src).search, { viewport: { width: 720, height: 640 } });
     assert.equal(await embedded.page.$eval('body', (b) => b.classList.contains('embed')), true);
     for (const hidden of ['.app-header', '#grid-panel', '#model-card', '#export-png']) {
       assert.equal(await embedded.page.isVisible(hidden), false, `${hidden} is hidden in embed mode`);
@@ -341,7 +308,7 @@ describe('attnviz page in headless Chromium', () => {
   });
 
   test('keyboard: arrow keys move a focus cell and announce its weight', async () => {
-    const { page, problems } = await open('?text=abc&pad=0');
+    const { page, problems } = await site.open('?text=abc&pad=0');
     await page.focus('#heatmap');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
@@ -359,7 +326,7 @@ describe('attnviz page in headless Chromium', () => {
   });
 
   test('exports PNG, CSV and JSON of the current view', async () => {
-    const { page, problems } = await open('?text=ab&kind=cross');
+    const { page, problems } = await site.open('?text=ab&kind=cross');
     const save = async (button) => {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
       return { name: download.suggestedFilename(), bytes: readFileSync(await download.path()) };
@@ -387,11 +354,11 @@ describe('attnviz page in headless Chromium', () => {
   });
 
   test('usable at 360 px wide, and screenshots for the record', async () => {
-    const wide = await open('?text=hello');
+    const wide = await site.open('?text=hello');
     await wide.page.hover('#heatmap', { position: { x: 160, y: 120 } });
     await wide.page.screenshot({ path: new URL('page.png', ARTIFACTS).pathname, fullPage: true });
 
-    const narrow = await open('?text=hello', { width: 360, height: 780 });
+    const narrow = await site.open('?text=hello', { viewport: { width: 360, height: 780 } });
     const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow} px wider than a 360 px screen`);
     const box = await narrow.page.$eval('#heatmap', (c) => c.getBoundingClientRect().right);

@@ -4,44 +4,15 @@
 // Like page.test.mjs, every page is watched: a request outside the origin, a CSP violation
 // or a page error fails the test.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { launch, openPage } from './browser.mjs';
-import { SITE, serve } from './server.mjs';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { assertClean, useSite } from './site.mjs';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 const FRAME_MS = 1000 / 60;
 const BOX_LIMIT = 2000;  // the page's input box keeps this many characters of a paste (these models)
 
-let server;
-let chromium;
-const pages = [];
-
-before(async () => {
-  assert.ok(existsSync(`${SITE}/index.html`), `the site is not built: ${SITE}/index.html is missing`);
-  server = await serve();
-  chromium = await launch();
-});
-
-after(async () => {
-  for (const { context } of pages) await context.close();
-  await chromium?.close();
-  await server?.close();
-});
-
-async function open(query = '') {
-  const opened = await openPage(chromium.browser, server.url);
-  pages.push(opened);
-  await opened.page.goto(`${server.url}${query}`);
-  await opened.page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
-  return opened;
-}
-
-function assertClean(problems) {
-  assert.deepEqual(problems.foreign, [], 'requests left the page origin');
-  assert.deepEqual(problems.csp, [], 'Content-Security-Policy violations');
-  assert.deepEqual(problems.errors, [], 'errors in the page');
-}
+const site = useSite();
 
 const figures = (name, values) => console.log(`# figures: ${name}: ${JSON.stringify(values)}`);
 const mb = (bytes) => Number((bytes / 1048576).toFixed(2));
@@ -151,7 +122,7 @@ describe('reliability of the page in headless Chromium', () => {
     let worstWall = { beyond: 0 };
     let longTasks = [];
     for (const [model, query] of [['s2s', '?model=s2s-seed-small&text=ab'], ['lm', '?model=lm-learned-h1&text=ab']]) {
-      const { page, problems, context } = await open(query);
+      const { page, problems, context } = await site.open(query);
       const cdp = await context.newCDPSession(page);
       await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
       await page.evaluate(() => {
@@ -234,7 +205,7 @@ describe('reliability of the page in headless Chromium', () => {
   });
 
   test('long session: 10,000 keystrokes and 100 model switches, memory flat after warm-up', async () => {
-    const { page, problems, context } = await open('?model=lm-learned-h1');
+    const { page, problems, context } = await site.open('?model=lm-learned-h1');
     const cdp = await context.newCDPSession(page);
     await page.evaluate(() => {
       window.inputEvents = 0;
@@ -299,7 +270,7 @@ describe('reliability of the page in headless Chromium', () => {
   });
 
   test('an aborted engine is restarted, the model reloaded and the text kept', async () => {
-    const { page, problems } = await open('?model=s2s-seed-small&text=pig&pad=0');
+    const { page, problems } = await site.open('?model=s2s-seed-small&text=pig&pad=0');
     const hooks = (args) => page.evaluate(async (a) => (await import('/attnviz.js')).debugAbortEngine(a), args);
     const typeAndWait = async (ch) => {
       const restarts = Number(await page.$eval('body', (b) => b.dataset.restarts || 0));
@@ -362,7 +333,7 @@ describe('reliability of the page in headless Chromium', () => {
   });
 
   test('a dropped file is read locally: no request carries its bytes', async () => {
-    const { page, problems } = await open('?model=s2s-seed-small&text=ab');
+    const { page, problems } = await site.open('?model=s2s-seed-small&text=ab');
     const marker = `private-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     const weights = JSON.parse(readFileSync(new URL('lm_learned_h1.weights.json', FIXTURES), 'utf8'));
     weights.metadata = { ...weights.metadata, note: marker };
@@ -370,7 +341,7 @@ describe('reliability of the page in headless Chromium', () => {
     const seen = [];
     page.on('request', (request) => seen.push({ url: request.url(), method: request.method(), body: request.postDataBuffer() }));
     page.on('websocket', (ws) => seen.push({ url: ws.url(), method: 'WEBSOCKET', body: null }));
-    const serverBefore = server.received.length;
+    const serverBefore = site.server.received.length;
 
     await drop(page, 'private.weights.json', text);
     await page.waitForFunction(() => document.body.dataset.model === 'file' && document.body.dataset.ready === '1');
@@ -385,16 +356,16 @@ describe('reliability of the page in headless Chromium', () => {
 
     const sent = seen.filter((r) => r.method !== 'GET' || (r.body && r.body.length > 0));
     const named = seen.filter((r) => r.url.includes(marker));
-    const uploaded = server.received.slice(serverBefore).filter((r) => r.body.length > 0 || r.method !== 'GET');
+    const uploaded = site.server.received.slice(serverBefore).filter((r) => r.body.length > 0 || r.method !== 'GET');
     figures('dropped file', {
       file_bytes: Buffer.byteLength(text), requests_after_drop: seen.length,
-      requests: [...new Set(seen.map((r) => `${r.method} ${r.url.replace(server.url, '/').replace(/^blob:.*/, 'blob:(export)')}`))],
+      requests: [...new Set(seen.map((r) => `${r.method} ${r.url.replace(site.server.url, '/').replace(/^blob:.*/, 'blob:(export)')}`))],
       with_body: sent.length,
     });
     assert.deepEqual(sent, [], 'no request after the drop has a body or a method other than GET');
     assert.deepEqual(named, [], 'no request names the file content');
     assert.deepEqual(uploaded, [], 'the server received no upload');
-    assert.ok(seen.every((r) => r.url.startsWith(server.url) || r.url.startsWith('blob:')), 'every request stays on the page origin');
+    assert.ok(seen.every((r) => r.url.startsWith(site.server.url) || r.url.startsWith('blob:')), 'every request stays on the page origin');
     assertClean(problems);
   });
 });

@@ -2,42 +2,10 @@
 // with the strict CSP: head view, rollout, inside one head, value-weighted, compare, and live
 // head ablation. Assumes the site is built in build/wasm/web.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { after, before, test } from 'node:test';
-import { launch, openPage } from './browser.mjs';
-import { SITE, serve } from './server.mjs';
+import { test } from 'node:test';
+import { ARTIFACTS, assertClean, useSite } from './site.mjs';
 
-const ARTIFACTS = new URL('../../build/e2e-artifacts/', import.meta.url);
-let server;
-let chromium;
-const contexts = [];
-
-before(async () => {
-  assert.ok(existsSync(`${SITE}/index.html`), `the site is not built: ${SITE}/index.html is missing`);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  server = await serve();
-  chromium = await launch();
-});
-
-after(async () => {
-  for (const c of contexts) await c.close();
-  await chromium?.close();
-  await server?.close();
-});
-
-async function open(query) {
-  const opened = await openPage(chromium.browser, server.url, { width: 1280, height: 900 });
-  contexts.push(opened.context);
-  await opened.page.goto(`${server.url}${query}`);
-  await opened.page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
-  return opened;
-}
-
-function assertClean(problems) {
-  assert.deepEqual(problems.foreign, [], 'requests left the page origin');
-  assert.deepEqual(problems.csp, [], 'Content-Security-Policy violations');
-  assert.deepEqual(problems.errors, [], 'errors in the page');
-}
+const site = useSite();
 
 const panel = (page, name) => page.$eval(`[data-panel="${name}"] canvas`, (c) => ({
   rows: Number(c.dataset.rows), cols: Number(c.dataset.cols), draws: Number(c.dataset.draws), masked: Number(c.dataset.masked),
@@ -56,7 +24,7 @@ async function openTab(page, id) {
 }
 
 test('head view: lines per weight, hover isolates a token, all heads in colour', async () => {
-  const { page, problems } = await open('?model=s2s-seed-small&text=hello&pad=0');
+  const { page, problems } = await site.open('?model=s2s-seed-small&text=hello&pad=0');
   await openTab(page, 'head');
   const lines = () => page.$eval('.head-canvas', (c) => Number(c.dataset.lines));
   const all = await lines();
@@ -75,7 +43,7 @@ test('head view: lines per weight, hover isolates a token, all heads in colour',
 });
 
 test('rollout: output -> source for seq2seq, through the chosen layer for a causal LM', async () => {
-  const { page, problems } = await open('?model=s2s-seed-small&text=hello&pad=0');
+  const { page, problems } = await site.open('?model=s2s-seed-small&text=hello&pad=0');
   await openTab(page, 'rollout');
   const tokens = await page.$eval('#heatmap', (c) => JSON.parse(c.dataset.colTokens));
   const main = await panel(page, 'rollout-main');
@@ -84,7 +52,7 @@ test('rollout: output -> source for seq2seq, through the chosen layer for a caus
   assert.equal((await panel(page, 'rollout-side')).rows, tokens.length);
   await page.locator('#views-panel').screenshot({ path: new URL('view-rollout.png', ARTIFACTS).pathname });
 
-  const lm = await open('?model=lm-learned-h1&text=a%20bad%20cafe');
+  const lm = await site.open('?model=lm-learned-h1&text=a%20bad%20cafe');
   await openTab(lm.page, 'rollout');
   assert.match(await lm.page.textContent('#view-rollout'), /Rollout through layer 1 of 3/);
   const first = await panel(lm.page, 'rollout-main');
@@ -96,7 +64,7 @@ test('rollout: output -> source for seq2seq, through the chosen layer for a caus
 });
 
 test('inside one head: scores with causal masks hatched, softmax at a display-only temperature', async () => {
-  const { page, problems } = await open('?model=lm-learned-h1&text=a%20bad%20cafe');
+  const { page, problems } = await site.open('?model=lm-learned-h1&text=a%20bad%20cafe');
   await openTab(page, 'inside');
   await page.waitForSelector('[data-panel="scores"] canvas[data-draws]');
   const scores = await panel(page, 'scores');
@@ -115,7 +83,7 @@ test('inside one head: scores with causal masks hatched, softmax at a display-on
 });
 
 test('value-weighted view: a_ij * ||v_j|| beside the weights, and the norms per key', async () => {
-  const { page, problems } = await open('?model=s2s-seed-small&text=hello&kind=cross&layer=2&head=3');
+  const { page, problems } = await site.open('?model=s2s-seed-small&text=hello&kind=cross&layer=2&head=3');
   await openTab(page, 'value');
   await page.waitForSelector('[data-panel="value-norms"] canvas[data-draws]');
   const raw = await panel(page, 'raw');
@@ -130,7 +98,7 @@ test('value-weighted view: a_ij * ||v_j|| beside the weights, and the norms per 
 });
 
 test('head ablation: a click changes the output and heatmaps at once, marked, and reset restores them', async () => {
-  const { page, problems } = await open('?model=lm-learned-h1&text=abcab');
+  const { page, problems } = await site.open('?model=lm-learned-h1&text=abcab');
   const plainOutput = await page.textContent('#output-text');
   const heatmapDraws = await page.$eval('#heatmap', (c) => Number(c.dataset.draws));
   // Every head of every layer zeroed: the continuation must change.
@@ -160,7 +128,7 @@ test('head ablation: a click changes the output and heatmaps at once, marked, an
 });
 
 test('compare: a second input side by side with the difference', async () => {
-  const { page, problems } = await open('?model=s2s-seed-small&text=hello');
+  const { page, problems } = await site.open('?model=s2s-seed-small&text=hello');
   await openTab(page, 'compare');
   await page.waitForSelector('[data-panel="compare-diff"] canvas[data-draws]', { timeout: 10000 });
   assert.match(await page.textContent('#view-compare'), /Same tokens/);
