@@ -68,6 +68,9 @@ export const COLORMAPS = {
 
 export const DEFAULT_COLORMAP = 'viridis';
 
+/** Blue - white - red, for signed values centred on 0 (differences between two heads). */
+export const DIVERGING = fromStops([[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43]]);
+
 export function colormapTable(name) {
   return (COLORMAPS[name] || COLORMAPS[DEFAULT_COLORMAP]).table;
 }

@@ -276,6 +276,24 @@ export function fitText(ctx, text, maxWidth) {
   return `${text.slice(0, lo)}…`;
 }
 
+/**
+ * A column label centred on x above a heatmap whose top edge is at y: rotated to read upwards
+ * from `rotatedGap` above the edge, or flat (centred, in the current baseline) `flatGap` above it.
+ */
+export function drawColumnLabel(ctx, text, x, y, { rotate, rotatedGap, flatGap }) {
+  if (rotate) {
+    ctx.save();
+    ctx.translate(x, y - rotatedGap);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'left';
+    ctx.fillText(text, 0, 0);
+    ctx.restore();
+  } else {
+    ctx.textAlign = 'center';
+    ctx.fillText(text, x, y - flatGap);
+  }
+}
+
 /** Number formatting for weights: 3 significant digits, exponent for tiny values. */
 export function formatWeight(value) {
   if (value === 0) return '0';

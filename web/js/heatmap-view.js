@@ -1,7 +1,7 @@
 // The large heatmap: one matrix with token labels on both axes, axis titles, a colour legend,
 // a hover readout, click-to-highlight of a row and column, and a keyboard focus cell.
 
-import { MatrixPainter, THEME, contentWidth, drawLegend, fitText, formatWeight, measureContext, setAttr, sizeCanvas, tokenLabel } from './draw.js';
+import { MatrixPainter, THEME, contentWidth, drawColumnLabel, drawLegend, fitText, formatWeight, measureContext, setAttr, sizeCanvas, tokenLabel } from './draw.js';
 
 const AXIS_TITLE = 18;   // px band for an axis title
 const MAX_CELL = 44;     // px; cells never grow beyond this
@@ -179,26 +179,14 @@ export class HeatmapView {
       ctx.textAlign = 'right';
       ctx.fillText(fitText(ctx, tokenLabel(view.rowTokens[r]), 120), left - 6, top + (r + 0.5) * cell);
     }
+    if (!rotate) ctx.textBaseline = 'bottom';
     for (let c = 0; c < view.cols; c++) {
       if (c % labelEvery && c !== hl.col) continue;
       const strong = c === hl.col;
       useFont(strong);
       ctx.fillStyle = strong ? THEME.text : THEME.muted;
       const text = fitText(ctx, tokenLabel(view.colTokens[c]), 120);
-      const x = left + (c + 0.5) * cell;
-      if (rotate) {
-        ctx.save();
-        ctx.translate(x, top - 6);
-        ctx.rotate(-Math.PI / 2);
-        ctx.textAlign = 'left';
-        ctx.fillText(text, 0, 0);
-        ctx.restore();
-      } else {
-        ctx.textAlign = 'center';
-        ctx.textBaseline = 'bottom';
-        ctx.fillText(text, x, top - 5);
-        ctx.textBaseline = 'middle';
-      }
+      drawColumnLabel(ctx, text, left + (c + 0.5) * cell, top, { rotate, rotatedGap: 6, flatGap: 5 });
     }
     // Axis titles, so nobody wonders which side is which.
     ctx.fillStyle = THEME.text;

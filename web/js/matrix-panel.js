@@ -3,24 +3,11 @@
 // an optional diverging scale (for differences), and a hover readout. Lighter than the main
 // HeatmapView (no keyboard focus cell or highlight), so several fit side by side.
 
-import { MatrixPainter, THEME, contentWidth, drawLegend, fitText, formatWeight, sizeCanvas, tokenLabel } from './draw.js';
+import { MatrixPainter, THEME, contentWidth, drawColumnLabel, drawLegend, fitText, formatWeight, sizeCanvas, tokenLabel } from './draw.js';
 
 const MAX_CELL = 34;
 const MASK_FILL = '#d9dce4';
 const MASK_HATCH = '#8b93a7';
-
-/** Blue - white - red, 256 entries, for signed values centred on 0. */
-export const DIVERGING = (() => {
-  const stops = [[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43]];
-  const table = new Uint8Array(256 * 3);
-  for (let i = 0; i < 256; i++) {
-    const t = (i / 255) * (stops.length - 1);
-    const k = Math.min(stops.length - 2, Math.floor(t));
-    const f = t - k;
-    for (let c = 0; c < 3; c++) table[i * 3 + c] = Math.round(stops[k][c] * (1 - f) + stops[k + 1][c] * f);
-  }
-  return table;
-})();
 
 export class MatrixPanel {
   /** parent: element to append to; name: data-panel name (for tests and styling). */
@@ -171,18 +158,7 @@ export class MatrixPanel {
     }
     for (let c = 0; c < view.cols; c += labelEvery) {
       const text = fitText(ctx, tokenLabel(view.colTokens[c] ?? ''), 90);
-      const x = left + (c + 0.5) * cell;
-      if (rotate) {
-        ctx.save();
-        ctx.translate(x, top - 5);
-        ctx.rotate(-Math.PI / 2);
-        ctx.textAlign = 'left';
-        ctx.fillText(text, 0, 0);
-        ctx.restore();
-      } else {
-        ctx.textAlign = 'center';
-        ctx.fillText(text, x, top - 9);
-      }
+      drawColumnLabel(ctx, text, left + (c + 0.5) * cell, top, { rotate, rotatedGap: 5, flatGap: 9 });
     }
   }
 

@@ -12,7 +12,8 @@
 import { kindLabel, kindsOf, layersOf } from './controls-view.js';
 import { HeadView } from './head-view.js';
 import { finiteRange, headBlock, softmaxRows, valueNormRow, valueWeighted } from './head-math.js';
-import { DIVERGING, MatrixPanel } from './matrix-panel.js';
+import { DIVERGING } from './colormaps.js';
+import { MatrixPanel } from './matrix-panel.js';
 import { gather } from './matrix.js';
 import { fetchWeights } from './models.js';
 import { rolloutSelf, rolloutSeq2seq } from './rollout.js';
