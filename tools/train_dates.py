@@ -174,11 +174,7 @@ def main(argv=None):
         "model": f"the seed's TransformerSeq2SeqModel: d_model {D_MODEL}, {HEADS} heads, "
                  f"{ENC_LAYERS} encoder + {DEC_LAYERS} decoder layer, feed-forward {FF}, max_len "
                  f"{MAX_LEN}, post-LN, relu, sinusoidal positions (pe buffer), word level",
-        "training": {"optimizer": "Adam (0.9, 0.98), warm-up then cosine", "lr": args.lr,
-                     "batch_size": args.batch_size, "epochs": facts["epochs"],
-                     "steps": facts["steps"], "dropout": 0.1, "seed": args.seed,
-                     "seconds": facts["seconds"], "key_padding_mask": True,
-                     "script": "tools/train_dates.py"},
+        "training": training.seq2seq_training_record(args, facts, "tools/train_dates.py"),
         "accuracy": {"test_token_accuracy": round(metrics["token_accuracy"], 5),
                      "test_sequence_accuracy": round(metrics["sequence_accuracy"], 5),
                      "test_sentences": metrics["sequences"]},
@@ -189,13 +185,10 @@ def main(argv=None):
                     "comes first.",
         "try": texts[:3],
     }
-    doc, path = training.export_model(model, f"{NAME}.weights.json", metadata,
-                                      weights_dir=args.weights_dir, src_vocab=src_vocab,
-                                      tgt_vocab=tgt_vocab, embed_scale=math.sqrt(D_MODEL),
-                                      level="word", lowercase=True, pad_src=False)
-    if args.fixtures_dir:
-        training.write_parity_fixture(model, doc, path, PARITY_CASES, args.fixtures_dir, NAME,
-                                      "trained dates model (weights/dates.weights.json)")
+    training.publish(model, NAME, metadata, args, PARITY_CASES,
+                     "trained dates model (weights/dates.weights.json)",
+                     src_vocab=src_vocab, tgt_vocab=tgt_vocab, embed_scale=math.sqrt(D_MODEL),
+                     level="word", lowercase=True, pad_src=False)
     training.log(f"done in {time.time() - start:.0f}s")
     return metrics
 

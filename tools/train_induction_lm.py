@@ -26,7 +26,6 @@ token just before); plus next-character accuracy on the repeated half.
 """
 
 import argparse
-import math
 import os
 import random
 import sys
@@ -257,13 +256,10 @@ def main(argv=None):
                     "continuation then copies the phrase.",
         "try": TRY,
     }
-    doc, path = training.export_model(model, f"{NAME}.weights.json", metadata,
-                                      weights_dir=args.weights_dir, src_vocab=VOCAB,
-                                      embed_scale=EMBED_SCALE, level="char",
-                                      lowercase=True, src_bos=True)
-    if args.fixtures_dir:
-        training.write_parity_fixture(model, doc, path, PARITY_CASES, args.fixtures_dir, NAME,
-                                      "trained induction-head LM (weights/induction_lm.weights.json)")
+    training.publish(model, NAME, metadata, args, PARITY_CASES,
+                     "trained induction-head LM (weights/induction_lm.weights.json)",
+                     src_vocab=VOCAB, embed_scale=EMBED_SCALE, level="char", lowercase=True,
+                     src_bos=True)
     training.log(f"done in {time.time() - start:.0f}s")
     return result
 

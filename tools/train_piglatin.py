@@ -107,11 +107,7 @@ def main(argv=None):
         "model": f"the seed's TransformerSeq2SeqModel: d_model {d_model}, {heads} heads, "
                  f"{layers}+{layers} layers, feed-forward {ff}, max_len {MAX_LEN}, post-LN, relu, "
                  "sinusoidal positions (pe buffer), embeddings x sqrt(d_model)",
-        "training": {"optimizer": "Adam (0.9, 0.98), warm-up then cosine", "lr": args.lr,
-                     "batch_size": args.batch_size, "epochs": facts["epochs"],
-                     "steps": facts["steps"], "dropout": 0.1, "seed": args.seed,
-                     "seconds": facts["seconds"], "key_padding_mask": True,
-                     "script": "tools/train_piglatin.py"},
+        "training": training.seq2seq_training_record(args, facts, "tools/train_piglatin.py"),
         "accuracy": {"test_token_accuracy": round(metrics["token_accuracy"], 5),
                      "test_sequence_accuracy": round(metrics["sequence_accuracy"], 5),
                      "test_words": metrics["sequences"]},
@@ -125,13 +121,10 @@ def main(argv=None):
     }
     if args.tiny:
         return metrics
-    doc, path = training.export_model(model, f"{NAME}.weights.json", metadata,
-                                      weights_dir=args.weights_dir, src_vocab=vocab,
-                                      tgt_vocab=vocab, embed_scale=math.sqrt(d_model),
-                                      level="char", pad_src=False)
-    if args.fixtures_dir:
-        training.write_parity_fixture(model, doc, path, PARITY_CASES, args.fixtures_dir, NAME,
-                                      "trained Pig Latin model (weights/piglatin.weights.json)")
+    training.publish(model, NAME, metadata, args, PARITY_CASES,
+                     "trained Pig Latin model (weights/piglatin.weights.json)",
+                     src_vocab=vocab, tgt_vocab=vocab, embed_scale=math.sqrt(d_model),
+                     level="char", pad_src=False)
     training.log(f"done in {time.time() - start:.0f}s")
     return metrics
 

@@ -121,24 +121,18 @@ def run_task(name, args):
         "model": f"the seed's TransformerSeq2SeqModel: d_model {D_MODEL}, {HEADS} heads, "
                  f"{LAYERS}+{LAYERS} layers, feed-forward {FF}, max_len {MAX_LEN}, post-LN, relu, "
                  "sinusoidal positions (pe buffer), embeddings x sqrt(d_model)",
-        "training": {"optimizer": "Adam (0.9, 0.98), warm-up then cosine", "lr": lr,
-                     "batch_size": args.batch_size, "epochs": facts["epochs"],
-                     "steps": facts["steps"], "dropout": dropout, "seed": args.seed,
-                     "seconds": facts["seconds"], "key_padding_mask": True,
-                     "script": f"tools/train_seqtasks.py --task {name}"},
+        "training": training.seq2seq_training_record(
+            args, facts, f"tools/train_seqtasks.py --task {name}", lr=lr, dropout=dropout),
         "accuracy": {"test_token_accuracy": round(metrics["token_accuracy"], 5),
                      "test_sequence_accuracy": round(metrics["sequence_accuracy"], 5),
                      "test_sequences": metrics["sequences"]},
         "look_for": look_for,
         "try": texts,
     }
-    filename = f"{name}.weights.json"
-    doc, path = training.export_model(model, filename, metadata, weights_dir=args.weights_dir,
-                                      src_vocab=vocab, tgt_vocab=vocab,
-                                      embed_scale=math.sqrt(D_MODEL), level="char", pad_src=False)
-    if args.fixtures_dir:
-        training.write_parity_fixture(model, doc, path, cases, args.fixtures_dir, name,
-                                      f"trained {name} model (weights/{filename})")
+    training.publish(model, name, metadata, args, cases,
+                     f"trained {name} model (weights/{name}.weights.json)",
+                     src_vocab=vocab, tgt_vocab=vocab, embed_scale=math.sqrt(D_MODEL),
+                     level="char", pad_src=False)
     training.log(f"[{name}] done in {time.time() - start:.0f}s")
     return metrics
 

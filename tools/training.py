@@ -282,6 +282,26 @@ def export_model(model, filename, metadata, weights_dir=WEIGHTS_DIR, **kwargs):
     return doc, path
 
 
+def seq2seq_training_record(args, facts, script, lr=None, dropout=0.1):
+    """The model card's "training" entry for a model trained by train_seq2seq (facts: what
+    it returned); lr defaults to args.lr."""
+    return {"optimizer": "Adam (0.9, 0.98), warm-up then cosine",
+            "lr": args.lr if lr is None else lr, "batch_size": args.batch_size,
+            "epochs": facts["epochs"], "steps": facts["steps"], "dropout": dropout,
+            "seed": args.seed, "seconds": facts["seconds"], "key_padding_mask": True,
+            "script": script}
+
+
+def publish(model, name, metadata, args, parity_cases, description, **export_kwargs):
+    """Exports the model as <name>.weights.json into args.weights_dir and, when
+    args.fixtures_dir is set, writes its parity fixture there. Returns (doc, path)."""
+    doc, path = export_model(model, f"{name}.weights.json", metadata,
+                             weights_dir=args.weights_dir, **export_kwargs)
+    if args.fixtures_dir:
+        write_parity_fixture(model, doc, path, parity_cases, args.fixtures_dir, name, description)
+    return doc, path
+
+
 def write_parity_fixture(model, doc, weights_path, cases, out_dir, name, description):
     """Writes out_dir/<name>.expected.json (docs/fixtures.md) for the exported weights_path,
     referenced by its path relative to out_dir, with PyTorch's outputs and attention on

@@ -3,6 +3,7 @@
 Run: /usr/bin/python3 -m unittest discover -s tests/python
 """
 
+import argparse
 import json
 import math
 import os
@@ -128,6 +129,28 @@ class Evaluation(unittest.TestCase):
             with torch.enable_grad():
                 case, _ = seq2seq_case(self.model, tok, text)
             self.assertEqual(case["output_ids"], ids, text)
+
+    def test_publish_writes_the_weights_and_their_parity_fixture(self):
+        facts = {"epochs": 3, "steps": 15, "seconds": 0.5}
+        with tempfile.TemporaryDirectory() as tmp:
+            args = argparse.Namespace(lr=3e-3, batch_size=8, seed=0, weights_dir=tmp,
+                                      fixtures_dir=os.path.join(tmp, "fixtures"))
+            record = training.seq2seq_training_record(args, facts, "tools/train_x.py")
+            self.assertEqual(record["lr"], 3e-3)
+            self.assertEqual(record["steps"], 15)
+            self.assertEqual(record["script"], "tools/train_x.py")
+            doc, path = training.publish(self.model, "t", {"training": record}, args,
+                                         [("abc", None)], "a tiny model",
+                                         src_vocab=self.task.src_vocab,
+                                         embed_scale=math.sqrt(16), pad_src=False)
+            self.assertEqual(path, os.path.join(tmp, "t.weights.json"))
+            self.assertTrue(os.path.exists(path))
+            self.assertEqual(doc["metadata"]["training"], record)
+            with open(os.path.join(tmp, "fixtures", "t.expected.json"), encoding="utf-8") as f:
+                fixture = json.load(f)
+        self.assertEqual(fixture["weights"], "../t.weights.json")
+        self.assertEqual(fixture["description"], "a tiny model")
+        self.assertEqual([c["text"] for c in fixture["cases"]], ["abc"])
 
     def test_metrics_count_exact_matches(self):
         metrics = training.evaluate_seq2seq(self.model, self.encoded, max_out=8, task=self.task,
