@@ -12,6 +12,7 @@ torch.no_grad() PyTorch's encoder layer takes a fused fast path that skips _sa_b
 neither the seed's subclasses nor the recorder here would see the attention.
 """
 
+import json
 from contextlib import contextmanager
 
 import numpy as np
@@ -161,6 +162,26 @@ def causal_lm_case(model, tok, text, cont=0):
         "logits": _array(logits),
     }
     return case, decide.margin
+
+
+def reference_case(model, tok, seq2seq, text, arg):
+    """(case, margin) for one fixture input: arg is the target (or None) for a seq2seq model,
+    the number of tokens to continue for a causal LM."""
+    if seq2seq:
+        return seq2seq_case(model, tok, text, arg)
+    return causal_lm_case(model, tok, text, arg)
+
+
+def write_expected(path, weights, description, cases):
+    """Writes a fixture's <name>.expected.json (docs/fixtures.md), one case per line;
+    weights: the weights file's path relative to the fixture."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("{\n")
+        f.write(f' "weights": {json.dumps(weights)},\n')
+        f.write(f' "description": {json.dumps(description, ensure_ascii=False)},\n')
+        f.write(' "cases": [\n  ')
+        f.write(",\n  ".join(json.dumps(case, ensure_ascii=False) for case in cases))
+        f.write("\n ]\n}\n")
 
 
 def peakedness(case):

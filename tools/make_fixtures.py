@@ -20,7 +20,6 @@ Usage: /usr/bin/python3 tools/make_fixtures.py OUT_DIR [--small-only]
 """
 
 import argparse
-import json
 import math
 import os
 import string
@@ -31,7 +30,7 @@ from torch import nn
 
 import attnviz_export
 from attnviz_probe import details, probed
-from attnviz_reference import causal_lm_case, peakedness, seq2seq_case
+from attnviz_reference import peakedness, reference_case, write_expected
 from attnviz_tokenize import Tokenizer
 from fixture_models import CausalLM, EncDecModel, TransformerWithParts
 from make_example import build_example
@@ -217,10 +216,7 @@ def probed_case(model, tok, seq2seq, text, arg, ablations):
     forward for seq2seq (the teacher-forced pass after greedy), the first for a causal LM
     (its continuation runs after)."""
     with probed(model, ablations) as logs:
-        if seq2seq:
-            case, margin = seq2seq_case(model, tok, text, arg)
-        else:
-            case, margin = causal_lm_case(model, tok, text, arg)
+        case, margin = reference_case(model, tok, seq2seq, text, arg)
     case["ablations"] = ablations
     case.update(details(logs, -1 if seq2seq else 0))
     return case, margin
@@ -235,16 +231,13 @@ def build_fixture(out_dir, name, builder, seed, description, cases):
     weights_path = os.path.join(out_dir, f"{name}.weights.json")
     doc = attnviz_export.export(target, weights_path, **kwargs)
     tok = Tokenizer(doc)
+    seq2seq = doc["config"]["architecture"] == "seq2seq"
     results, margins, peaks = [], [], []
     for text, arg in cases:
-        if doc["config"]["architecture"] == "seq2seq":
-            case, margin = seq2seq_case(model, tok, text, arg)
-        else:
-            case, margin = causal_lm_case(model, tok, text, arg)
+        case, margin = reference_case(model, tok, seq2seq, text, arg)
         results.append(case)
         margins.append(margin)
         peaks.append(peakedness(case))
-    seq2seq = doc["config"]["architecture"] == "seq2seq"
     for text, arg, ablations in PROBED_CASES.get(name, []):
         case, margin = probed_case(model, tok, seq2seq, text, arg, ablations)
         results.append(case)
@@ -255,16 +248,8 @@ def build_fixture(out_dir, name, builder, seed, description, cases):
     if min(peaks) < MIN_PEAKEDNESS:
         raise RuntimeError(f"{name}: attention is nearly uniform ({min(peaks):.2f}); "
                            "raise attn_gain")
-    expected = {"weights": os.path.basename(weights_path), "description": description,
-                "cases": results}
     expected_path = os.path.join(out_dir, f"{name}.expected.json")
-    with open(expected_path, "w", encoding="utf-8") as f:
-        f.write("{\n")
-        f.write(f' "weights": {json.dumps(expected["weights"])},\n')
-        f.write(f' "description": {json.dumps(description, ensure_ascii=False)},\n')
-        f.write(' "cases": [\n  ')
-        f.write(",\n  ".join(json.dumps(case, ensure_ascii=False) for case in results))
-        f.write("\n ]\n}\n")
+    write_expected(expected_path, os.path.basename(weights_path), description, results)
     c = doc["config"]
     outputs = " | ".join(f"{case['text']!r}->{case['output']!r}" for case in results)
     return (f"{name}: {c['architecture']} d{c['d_model']} h{c['nhead']} "

@@ -10,7 +10,6 @@ Run with /usr/bin/python3 (Debian's torch). For speed put OpenBLAS first:
   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 tools/train_...
 """
 
-import json
 import math
 import os
 import random
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 
 import attnviz_export
-from attnviz_reference import causal_lm_case, seq2seq_case
+from attnviz_reference import reference_case, write_expected
 from attnviz_tokenize import Tokenizer
 
 SPECIALS = ["<pad>", "<bos>", "<eos>"]
@@ -312,12 +311,10 @@ def write_parity_fixture(model, doc, weights_path, cases, out_dir, name, descrip
     model.eval()
     tok = Tokenizer(doc)
     results, margins = [], []
+    seq2seq = doc["config"]["architecture"] == "seq2seq"
     with torch.enable_grad():
         for text, arg in cases:
-            if doc["config"]["architecture"] == "seq2seq":
-                case, margin = seq2seq_case(model, tok, text, arg)
-            else:
-                case, margin = causal_lm_case(model, tok, text, arg)
+            case, margin = reference_case(model, tok, seq2seq, text, arg)
             results.append(case)
             margins.append(margin)
     if min(margins) < MIN_MARGIN:
@@ -325,13 +322,7 @@ def write_parity_fixture(model, doc, weights_path, cases, out_dir, name, descrip
                            "choose other parity inputs")
     rel = os.path.relpath(os.path.abspath(weights_path), os.path.abspath(out_dir))
     path = os.path.join(out_dir, f"{name}.expected.json")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("{\n")
-        f.write(f' "weights": {json.dumps(rel)},\n')
-        f.write(f' "description": {json.dumps(description, ensure_ascii=False)},\n')
-        f.write(' "cases": [\n  ')
-        f.write(",\n  ".join(json.dumps(case, ensure_ascii=False) for case in results))
-        f.write("\n ]\n}\n")
+    write_expected(path, rel, description, results)
     log(f"wrote {path}: " + " | ".join(f"{c['text']!r}->{c['output']!r}" for c in results))
     return results
 
