@@ -153,11 +153,7 @@ def main(argv=None):
     facts = training.train_seq2seq(model, train, val, epochs=epochs, batch_size=args.batch_size,
                                    lr=args.lr, seed=args.seed, warmup=50 if args.tiny else 300,
                                    max_out=MAX_LEN, log_every=10 if args.tiny else 100)
-    metrics = training.evaluate_seq2seq(model, test, max_out=MAX_LEN, task=task, show_errors=8)
-    training.log(f"TEST: token accuracy {metrics['token_accuracy']:.4f}, sequence accuracy "
-                 f"{metrics['sequence_accuracy']:.4f} on {metrics['sequences']} held-out dates")
-    for e in metrics.get("errors", []):
-        training.log(f"  miss: {e['source']} -> {e['got']} (expected {e['expected']})")
+    metrics = training.evaluate_and_log(model, test, task, MAX_LEN, "dates")
     texts = [t for t, _ in PARITY_CASES]
     for t, out in zip(texts, training.translate(model, task, texts, MAX_LEN)):
         training.log(f"  {t} -> {out}")

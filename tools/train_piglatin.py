@@ -86,11 +86,7 @@ def main(argv=None):
                                    warmup=50 if args.tiny else 400, max_out=MAX_LEN,
                                    log_every=10 if args.tiny else 100,
                                    time_limit=args.time_limit)
-    metrics = training.evaluate_seq2seq(model, test, max_out=MAX_LEN, task=task, show_errors=10)
-    training.log(f"TEST: token accuracy {metrics['token_accuracy']:.4f}, sequence accuracy "
-                 f"{metrics['sequence_accuracy']:.4f} on {metrics['sequences']} held-out words")
-    for e in metrics.get("errors", []):
-        training.log(f"  miss: {e['source']} -> {e['got']} (expected {e['expected']})")
+    metrics = training.evaluate_and_log(model, test, task, MAX_LEN, "words", show_errors=10)
     examples = ["pig", "apple", "glove", "string", "rhythm", "banana", "school", "eat"]
     for w, out in zip(examples, training.translate(model, task, examples, MAX_LEN)):
         training.log(f"  {w} -> {out} (rule: {pig_latin(w)})")

@@ -100,12 +100,8 @@ def run_task(name, args):
     facts = training.train_seq2seq(model, train, val, epochs=epochs, batch_size=args.batch_size,
                                    lr=lr, seed=args.seed, warmup=50 if args.tiny else 300,
                                    max_out=MAX_LEN, log_every=10 if args.tiny else 200)
-    metrics = training.evaluate_seq2seq(model, test, max_out=MAX_LEN, task=task, show_errors=8)
-    training.log(f"[{name}] TEST: token accuracy {metrics['token_accuracy']:.4f}, sequence "
-                 f"accuracy {metrics['sequence_accuracy']:.4f} on {metrics['sequences']} "
-                 "held-out sequences")
-    for e in metrics.get("errors", []):
-        training.log(f"  miss: {e['source']} -> {e['got']} (expected {e['expected']})")
+    metrics = training.evaluate_and_log(model, test, task, MAX_LEN, "sequences",
+                                        prefix=f"[{name}] ")
     texts = [t for t, _ in cases]
     for t, out in zip(texts, training.translate(model, task, texts, MAX_LEN)):
         training.log(f"  {t} -> {out}")

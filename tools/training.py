@@ -260,6 +260,17 @@ def evaluate_seq2seq(model, encoded, max_out=None, task=None, show_errors=0):
     return result
 
 
+def evaluate_and_log(model, test, task, max_out, held_out, show_errors=8, prefix=""):
+    """evaluate_seq2seq on the test set, with its figures and misses in the log; held_out
+    names what the test set holds ("words", "dates")."""
+    metrics = evaluate_seq2seq(model, test, max_out=max_out, task=task, show_errors=show_errors)
+    log(f"{prefix}TEST: token accuracy {metrics['token_accuracy']:.4f}, sequence accuracy "
+        f"{metrics['sequence_accuracy']:.4f} on {metrics['sequences']} held-out {held_out}")
+    for e in metrics.get("errors", []):
+        log(f"  miss: {e['source']} -> {e['got']} (expected {e['expected']})")
+    return metrics
+
+
 def translate(model, task, texts, max_out):
     """Strings in, greedy output strings out (for the scripts' example printouts)."""
     enc = task.encode([(t, "") for t in texts])
