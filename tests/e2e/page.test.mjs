@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { CSP } from './server.mjs';
-import { ARTIFACTS, assertClean, useSite } from './site.mjs';
+import { ARTIFACTS, assertClean, dropFile, useSite } from './site.mjs';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 
@@ -205,16 +205,8 @@ describe('attnviz page in headless Chromium', () => {
 
   test('a malformed dropped file shows a clear message and the current model keeps working', async () => {
     const { page, problems } = await site.open('?text=ab&pad=0');
-    const drop = async (name, text) => {
-      const dataTransfer = await page.evaluateHandle(([n, t]) => {
-        const dt = new DataTransfer();
-        dt.items.add(new File([t], n, { type: 'application/json' }));
-        return dt;
-      }, [name, text]);
-      await page.dispatchEvent('body', 'drop', { dataTransfer });
-    };
 
-    await drop('broken.json', '{"format": "attnviz-weights", "version": 1, "config": {');
+    await dropFile(page, 'broken.json', '{"format": "attnviz-weights", "version": 1, "config": {');
     await page.waitForSelector('#load-error:not([hidden])');
     const message = await page.textContent('#load-error');
     assert.match(message, /Could not load “broken\.json”/);
@@ -222,7 +214,7 @@ describe('attnviz page in headless Chromium', () => {
     assert.match(message, /current model .* is still loaded/);
     assert.equal(await page.$eval('body', (b) => b.dataset.model), 's2s-seed-small');
 
-    await drop('wrong.json', '{"format": "something-else"}');
+    await dropFile(page, 'wrong.json', '{"format": "something-else"}');
     await page.waitForFunction(() => document.getElementById('load-error').textContent.includes('wrong.json'));
     assert.match(await page.textContent('#load-error'), /format/);
 

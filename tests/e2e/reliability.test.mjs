@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { assertClean, useSite } from './site.mjs';
+import { assertClean, dropFile, useSite } from './site.mjs';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 const FRAME_MS = 1000 / 60;
@@ -28,16 +28,6 @@ const heatmapState = (page) => page.$eval('#heatmap', (c) => ({
 
 async function waitForDraw(page, previousDraws) {
   await page.waitForFunction((n) => Number(document.getElementById('heatmap').dataset.draws) > n, previousDraws);
-}
-
-/** Drops a file with these bytes on the page, as a user dragging it from the desktop would. */
-async function drop(page, name, text) {
-  const dataTransfer = await page.evaluateHandle(([n, t]) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([t], n, { type: 'application/json' }));
-    return dt;
-  }, [name, text]);
-  await page.dispatchEvent('body', 'drop', { dataTransfer });
 }
 
 // One event, as a paste: sets the input to the text staged in window.pasteText and fires one
@@ -309,7 +299,7 @@ describe('reliability of the page in headless Chromium', () => {
 
     // 3. A user's file: after an abort it is read again from the File the user gave.
     const lm = readFileSync(new URL('lm_learned_h1.weights.json', FIXTURES), 'utf8');
-    await drop(page, 'mine.json', lm);
+    await dropFile(page, 'mine.json', lm);
     await page.waitForFunction(() => document.body.dataset.model === 'file');
     await page.fill('#text-input', 'abc');
     await hooks();
@@ -322,7 +312,7 @@ describe('reliability of the page in headless Chromium', () => {
     // 4. The engine stops while loading a dropped file: the current model comes back.
     await hooks({ nextCall: true });
     const restarts = Number(await page.$eval('body', (b) => b.dataset.restarts));
-    await drop(page, 'other.json', lm);
+    await dropFile(page, 'other.json', lm);
     await page.waitForFunction((n) => Number(document.body.dataset.restarts) > n, restarts);
     assert.match(await message(), /stopped \(memory access out of bounds\) while loading “other\.json” and was restarted: mine\.json was loaded again/);
     assert.equal(await page.inputValue('#text-input'), 'abcd');
@@ -343,7 +333,7 @@ describe('reliability of the page in headless Chromium', () => {
     page.on('websocket', (ws) => seen.push({ url: ws.url(), method: 'WEBSOCKET', body: null }));
     const serverBefore = site.server.received.length;
 
-    await drop(page, 'private.weights.json', text);
+    await dropFile(page, 'private.weights.json', text);
     await page.waitForFunction(() => document.body.dataset.model === 'file' && document.body.dataset.ready === '1');
     assert.match(await page.textContent('#model-card'), new RegExp(marker), 'the file was read (its metadata is on the card)');
     // Use it a little: type, switch views, export, as a user would.

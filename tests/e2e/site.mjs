@@ -1,6 +1,6 @@
 // What every browser test file shares: one server for the built site (build/wasm/web) and one
 // Chromium, started before the file's tests and closed after them with every page the file
-// opened, and the check that a page stayed clean.
+// opened, dropping a file on a page, and the check that a page stayed clean.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { after, before } from 'node:test';
@@ -44,6 +44,16 @@ export function useSite({ requires = ['index.html'] } = {}) {
     await site.server?.close();
   });
   return site;
+}
+
+/** Drops a file with these bytes on the page, as a user dragging it from the desktop would. */
+export async function dropFile(page, name, text) {
+  const dataTransfer = await page.evaluateHandle(([n, t]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([t], n, { type: 'application/json' }));
+    return dt;
+  }, [name, text]);
+  await page.dispatchEvent('body', 'drop', { dataTransfer });
 }
 
 /** Fails on a request that left the page's origin, a CSP violation or an error in the page. */
