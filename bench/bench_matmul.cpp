@@ -41,13 +41,16 @@ int main(int argc, char** argv) {
   bool first = true;
   for (const auto& shape : shapes) {
     const int k = shape[0], n = shape[1];
-    // Weights [k x n] input-major and bias [n], as the loader stores them; values in [-1, 1].
+    // Weights [k x n] input-major and packed, and bias [n], as the loader stores them; values
+    // in [-1, 1].
     std::vector<float> weight(size_t(k) * n), bias(n);
     unsigned state = 12345;
     const auto next = [&] { return (state = state * 1664525u + 1013904223u) / 4294967296.0f * 2 - 1; };
     for (float& w : weight) w = next();
     for (float& b : bias) b = next();
-    const attnviz::TensorView w{weight.data(), k, n}, b{bias.data(), 1, n};
+    std::vector<float> panels(attnviz::packed_size(k, n));
+    const attnviz::PackedMatrix w = attnviz::pack(weight.data(), k, n, size_t(n), 1, panels.data());
+    const attnviz::TensorView b{bias.data(), 1, n};
     for (const int m : ms_rows) {
       attnviz::Matrix x(m, k), y(m, n);
       for (int i = 0; i < x.size(); ++i) x.data()[i] = next();

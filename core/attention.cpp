@@ -30,14 +30,15 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
   const float minus_inf = -std::numeric_limits<float>::infinity();
   eigen_assert(context.rows() == queries && context.cols() == d);
   Eigen::Ref<Matrix> scores = ws.scores.topLeftCorner(queries, keys);     // [queries x keys]
-  Eigen::Ref<Matrix> keys_t = ws.keys_t.topLeftCorner(head_dim, keys);    // k_h transposed
   Eigen::Ref<Matrix> q_scaled = ws.q_scaled.topLeftCorner(queries, head_dim);
+  const int key_count = static_cast<int>(keys);
   for (int h = 0; h < nhead; ++h) {
     // scores = (q_h / sqrt(head_dim)) k_h^T, as a product with k_h^T [head_dim x keys]
-    // input-major: each score sums its head_dim terms in order.
-    keys_t = k.middleCols(h * head_dim, head_dim).transpose();
+    // packed: each score sums its head_dim terms in order.
+    const PackedMatrix keys_t = pack(k.data() + h * head_dim, head_dim, key_count, 1,
+                                     size_t(k.outerStride()), ws.key_panels.data());
     q_scaled = q.middleCols(h * head_dim, head_dim) / scale;
-    product(q_scaled, keys_t.data(), static_cast<int>(keys), size_t(keys_t.outerStride()), nullptr, scores);
+    product(q_scaled, keys_t, nullptr, scores);
     if (mask.additive) scores += *mask.additive;
     auto hidden = [&](Eigen::Index i, Eigen::Index j) {
       return (mask.causal && j > mask.query_offset + i) || (mask.key_padding && mask.key_padding[j]);
@@ -58,39 +59,40 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
     }
     // context_h = weights v_h: a product with v_h, the head's columns of v [keys x head_dim].
     auto context_h = context.middleCols(h * head_dim, head_dim);
-    if (ablation == Ablation::kZero) context_h.setZero();
-    else product(scores, v.data() + h * head_dim, head_dim, size_t(v.outerStride()), nullptr, context_h);
+    if (ablation == Ablation::kZero) {
+      context_h.setZero();
+    } else {
+      const PackedMatrix v_h = pack(v.data() + h * head_dim, key_count, head_dim,
+                                    size_t(v.outerStride()), 1, ws.value_panels.data());
+      product(scores, v_h, nullptr, context_h);
+    }
     copy_rows(scores, record.weights, h);
   }
 }
 
-void value_norms(const Eigen::Ref<const Matrix>& v, const TensorView& out_proj_weight, int nhead,
+void value_norms(const Eigen::Ref<const Matrix>& v, const PackedMatrix& out_proj_weight, int nhead,
                  int first_key, const WeightsOut& out, Workspace& ws) {
   if (!out.data) return;
   const int d = static_cast<int>(v.cols()), head_dim = d / nhead;
-  std::vector<double>& projected = ws.projected;  // [d]
-  for (int h = 0; h < nhead; ++h)
+  auto projected = ws.projected.topRows(v.rows());  // [keys x d]
+  for (int h = 0; h < nhead; ++h) {
+    // v^h [keys x head_dim] times W_O's rows for this head [head_dim x d].
+    product(v.middleCols(h * head_dim, head_dim), out_proj_weight.row_block(h * head_dim, head_dim),
+            nullptr, projected);
     for (Eigen::Index j = 0; j < v.rows(); ++j) {
-      // v_j^h [1 x head_dim] times W_O's rows for this head [head_dim x d] (input-major).
-      std::fill(projected.begin(), projected.end(), 0.0);
-      for (int e = 0; e < head_dim; ++e) {
-        const float a = v(j, h * head_dim + e);
-        const float* w = out_proj_weight.data + size_t(h * head_dim + e) * d;
-        for (int o = 0; o < d; ++o) projected[o] += double(a) * w[o];
-      }
       double squares = 0;
-      for (double p : projected) squares += p * p;
+      for (int o = 0; o < d; ++o) squares += double(projected(j, o)) * projected(j, o);
       out.data[h * out.head_stride + first_key + j] = static_cast<float>(std::sqrt(squares));
     }
+  }
 }
 
-TensorView in_proj_weight_block(const AttentionWeights& w, int index) {
-  const int d = w.in_proj_weight.cols;  // the view is [3 d x d]: three [d x d] blocks
-  return TensorView{w.in_proj_weight.data + size_t(index) * d * d, d, d};
+const PackedMatrix& in_proj_weight_block(const AttentionWeights& w, int index) {
+  return w.in_proj_weight[index];
 }
 
 TensorView in_proj_bias_block(const AttentionWeights& w, int index) {
-  const int d = w.in_proj_weight.cols;
+  const int d = w.in_proj_weight[0].cols;
   return TensorView{w.in_proj_bias.data + size_t(index) * d, 1, d};
 }
 

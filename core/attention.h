@@ -47,7 +47,7 @@ struct AttentionRecord {
 
 // q: [Tq x d] (not yet scaled), k, v: [S x d], with the heads side by side in the columns.
 // context: [Tq x d], the heads' outputs concatenated, before out_proj. Uses the workspace's
-// scores and keys_t (reserved for at least Tq and S rows).
+// scores, q_scaled, key_panels and value_panels (reserved for at least Tq and S rows).
 void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
             const Eigen::Ref<const Matrix>& v, int nhead, const AttentionMask& mask,
             Eigen::Ref<Matrix> context, const AttentionRecord& record, Workspace& ws);
@@ -55,11 +55,12 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
 // The norm each key's value vector has after the head's slice of out_proj: for head h and
 // key j, ||v_j^h W_O[h rows]|| (bias left out), which scales a_ij into the size of what the
 // head actually adds. v: [keys x d]; written for keys first_key.. first_key + v.rows() - 1.
-void value_norms(const Eigen::Ref<const Matrix>& v, const TensorView& out_proj_weight, int nhead,
+// Uses the workspace's projected rows.
+void value_norms(const Eigen::Ref<const Matrix>& v, const PackedMatrix& out_proj_weight, int nhead,
                  int first_key, const WeightsOut& out, Workspace& ws);
 
-// The q, k and v blocks of the packed in_proj_weight / in_proj_bias (index 0, 1, 2).
-TensorView in_proj_weight_block(const AttentionWeights& w, int index);
+// The q, k and v blocks of in_proj_weight / in_proj_bias (index 0, 1, 2).
+const PackedMatrix& in_proj_weight_block(const AttentionWeights& w, int index);
 TensorView in_proj_bias_block(const AttentionWeights& w, int index);
 
 // The whole module: project query and key_value, attend, apply out_proj.

@@ -11,11 +11,11 @@
 
 namespace attnviz {
 
-// Linear weights are stored input-major, transposed from PyTorch's (out, in) at load, so
-// that y = x W + b streams W by rows (see ops.h, linear).
+// Linear weights are stored input-major and packed (tensor.h, PackedMatrix), from PyTorch's
+// (out, in) at load, so that y = x W + b streams each panel of W once (ops.h, product).
 struct Linear {
-  TensorView weight;  // [in, out]
-  TensorView bias;    // [out], may be empty
+  PackedMatrix weight;  // [in, out]
+  TensorView bias;      // [out], may be empty
 };
 
 struct LayerNormWeights {
@@ -25,8 +25,8 @@ struct LayerNormWeights {
 
 // nn.MultiheadAttention's parameters.
 struct AttentionWeights {
-  TensorView in_proj_weight;  // q, k, v: three input-major [d_model x d_model] blocks
-  TensorView in_proj_bias;    // [3 d_model]
+  PackedMatrix in_proj_weight[3];  // in_proj_weight's q, k, v blocks, each [d_model x d_model]
+  TensorView in_proj_bias;         // [3 d_model]
   Linear out_proj;            // [d_model, d_model]
 };
 
@@ -50,6 +50,7 @@ struct Model {
   std::string metadata_json;  // the file's "metadata" object, as JSON text ("{}" if none)
 
   std::vector<float> storage;  // every tensor, back to back; the views below point into it
+  size_t stored_parameters = 0;  // floats read from the file (storage adds padding, computed tables)
   TensorView src_embedding;    // [src vocab, d_model]
   TensorView tgt_embedding;    // [tgt vocab, d_model], seq2seq only
   TensorView positions;        // [max_len, d_model], empty when positional is none
@@ -67,11 +68,11 @@ struct Model {
   const std::vector<std::string>& output_vocab() const {
     return config.is_seq2seq() ? tokenizer.tgt_vocab : tokenizer.src_vocab;
   }
-  // Trainable parameters: every stored float but a fixed positional table.
+  // Trainable parameters: every float the file gave but a fixed positional table (a
+  // sinusoidal one is computed at load, not read).
   size_t parameter_count() const {
-    const bool fixed = config.positional == Positional::kTable ||
-                       config.positional == Positional::kSinusoidal;
-    return storage.size() - (fixed ? size_t(positions.rows) * positions.cols : 0);
+    const bool table = config.positional == Positional::kTable;
+    return stored_parameters - (table ? size_t(positions.rows) * positions.cols : 0);
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include "simd.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -14,89 +15,116 @@ namespace attnviz {
 
 namespace {
 
-// One R x 4V tile of y = x W + b: R rows of x times 4V columns of W, the R x V accumulator
-// vectors held in registers for the whole sum over k. Each output still sums bias, then
-// x[i, 0] W[0, o], x[i, 1] W[1, o], ... in that order (lanes are separate outputs).
-template <int R, int V>
-void linear_tile(const float* x, size_t x_stride, const float* w, int in, size_t w_stride,
-                 const float* bias, float* y, size_t y_stride) {
+// A pass over the rows takes this many panels (32 columns): while every row group runs through
+// them, they stay in L1, so the weights stream in from memory once per product.
+constexpr int kBlockPanels = 4;
+
+// One R x P-panel tile of y = x W + b: R rows of x times P panels of W (8 P columns), the R x
+// 2P accumulator vectors held in registers for the whole sum over k. Only `width` (<= 8 P)
+// columns are stored: the last panel of a matrix may be partly padding. Each output sums bias,
+// then x[i, 0] W[0, o], x[i, 1] W[1, o], ... in that order (lanes are separate outputs).
+template <int R, int P>
+void tile(const float* x, size_t x_stride, const float* panel, size_t panel_stride, int in,
+          const float* bias, int width, float* y, size_t y_stride) {
   using namespace simd;
+  constexpr int V = P * kPanel / 4;  // vectors per row
+  const bool whole = width == P * kPanel;
+  float edge[P * kPanel];  // a partial tile's bias, then each of its rows
+  if (bias && !whole) {
+    for (int c = 0; c < P * kPanel; ++c) edge[c] = c < width ? bias[c] : 0.0f;
+    bias = edge;
+  }
   f32x4 acc[R][V];
   for (int c = 0; c < V; ++c) {
     const f32x4 b = bias ? load(bias + 4 * c) : splat(0.0f);
     for (int r = 0; r < R; ++r) acc[r][c] = b;
   }
-  // acc += x[:, k] W[k, :], for k in order. Pointers step instead of k * stride, and two k
+  // acc += x[:, k] W[k, :], for k in order. Each panel's pointer steps along its stream, two k
   // per pass: a one-row tile is short of instruction slots, not of arithmetic, in wasm.
-  const auto step = [&](const float* xk, const float* wk) {
+  const float* w[P];
+  for (int p = 0; p < P; ++p) w[p] = panel + p * panel_stride;
+  const auto step = [&](const float* xk, int offset) {
     f32x4 wv[V];
-    for (int c = 0; c < V; ++c) wv[c] = load(wk + 4 * c);
+    for (int p = 0; p < P; ++p)
+      for (int c = 0; c < kPanel / 4; ++c) wv[p * kPanel / 4 + c] = load(w[p] + offset + 4 * c);
     for (int r = 0; r < R; ++r) {
       const f32x4 a = splat(xk[r * x_stride]);
       for (int c = 0; c < V; ++c) acc[r][c] = mul_add(acc[r][c], a, wv[c]);
     }
   };
   const float* xk = x;
-  const float* wk = w;
-  for (const float* const pairs_end = x + (in & ~1); xk != pairs_end; xk += 2, wk += 2 * w_stride) {
-    step(xk, wk);
-    step(xk + 1, wk + w_stride);
+  for (const float* const pairs_end = x + (in & ~1); xk != pairs_end; xk += 2) {
+    step(xk, 0);
+    step(xk + 1, kPanel);
+    for (int p = 0; p < P; ++p) w[p] += 2 * kPanel;
   }
-  if (in & 1) step(xk, wk);
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < V; ++c) store(y + size_t(r) * y_stride + 4 * c, acc[r][c]);
+  if (in & 1) step(xk, 0);
+  for (int r = 0; r < R; ++r) {
+    float* row = y + size_t(r) * y_stride;
+    if (whole) {
+      for (int c = 0; c < V; ++c) store(row + 4 * c, acc[r][c]);
+    } else {
+      for (int c = 0; c < V; ++c) store(edge + 4 * c, acc[r][c]);
+      std::copy(edge, edge + width, row);
+    }
+  }
 }
 
-// The same for one column at a time (the last features % 4 columns).
-template <int R>
-void linear_column(const float* x, size_t x_stride, const float* w, int in, size_t w_stride,
-                   const float* bias, float* y, size_t y_stride) {
-  float acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = bias ? bias[0] : 0.0f;
-  for (int k = 0; k < in; ++k)
-    for (int r = 0; r < R; ++r) acc[r] += x[r * x_stride + k] * w[size_t(k) * w_stride];
-  for (int r = 0; r < R; ++r) y[size_t(r) * y_stride] = acc[r];
-}
-
-// Rows [R of them] x every output column: tiles of 4V columns, then of 4, then single ones.
-template <int R, int V>
-void product_rows(const float* x, size_t x_stride, const float* w, int in, int features,
-                  size_t w_stride, const float* bias, float* y, size_t y_stride) {
-  const auto at = [&](int o) { return bias ? bias + o : nullptr; };
-  int o = 0;
-  for (; o + 4 * V <= features; o += 4 * V)
-    linear_tile<R, V>(x, x_stride, w + o, in, w_stride, at(o), y + o, y_stride);
-  for (; o + 4 <= features; o += 4)
-    linear_tile<R, 1>(x, x_stride, w + o, in, w_stride, at(o), y + o, y_stride);
-  for (; o < features; ++o)
-    linear_column<R>(x, x_stride, w + o, in, w_stride, at(o), y + o, y_stride);
+// R rows times `count` panels from panel `first`: tiles of P panels, then narrower ones.
+template <int R, int P>
+void tiles(const float* x, size_t x_stride, const PackedMatrix& w, int first, int count,
+           const float* bias, float* y, size_t y_stride) {
+  int p = first;
+  for (; p + P <= first + count; p += P) {
+    const int column = p * kPanel;
+    tile<R, P>(x, x_stride, w.data + p * w.panel_stride, w.panel_stride, w.rows,
+               bias ? bias + column : nullptr, std::min(P * kPanel, w.cols - column), y + column,
+               y_stride);
+  }
+  if constexpr (P > 1)
+    if (p < first + count) tiles<R, P / 2>(x, x_stride, w, p, first + count - p, bias, y, y_stride);
 }
 
 }  // namespace
 
-void product(const Eigen::Ref<const Matrix>& x, const float* w, int features, size_t w_stride,
-             const float* bias, Eigen::Ref<Matrix> out) {
-  const int rows = static_cast<int>(x.rows()), in = static_cast<int>(x.cols());
-  eigen_assert(out.rows() == rows && out.cols() == features);
-  const size_t x_stride = static_cast<size_t>(x.outerStride());
-  const size_t y_stride = static_cast<size_t>(out.outerStride());
-  int i = 0;
-  for (; i + 4 <= rows; i += 4)  // four rows share each pass over W
-    product_rows<4, 2>(x.data() + i * x_stride, x_stride, w, in, features, w_stride, bias,
-                       out.data() + i * y_stride, y_stride);
-  for (; i + 2 <= rows; i += 2)  // two rows left: they still share the pass
-    product_rows<2, 4>(x.data() + i * x_stride, x_stride, w, in, features, w_stride, bias,
-                       out.data() + i * y_stride, y_stride);
-  for (; i < rows; ++i)  // a lone row (every decode step): wide tiles stream W's rows
-    product_rows<1, 8>(x.data() + i * x_stride, x_stride, w, in, features, w_stride, bias,
-                       out.data() + i * y_stride, y_stride);
+PackedMatrix pack(const float* src, int rows, int cols, size_t row_stride, size_t col_stride,
+                  float* out) {
+  const size_t panel_stride = size_t(rows) * kPanel;
+  for (int p = 0; p < panel_count(cols); ++p)
+    for (int r = 0; r < rows; ++r) {
+      float* to = out + p * panel_stride + size_t(r) * kPanel;
+      for (int j = 0; j < kPanel; ++j) {
+        const int c = p * kPanel + j;
+        to[j] = c < cols ? src[r * row_stride + c * col_stride] : 0.0f;
+      }
+    }
+  return PackedMatrix{out, rows, cols, panel_stride};
 }
 
-void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
+void product(const Eigen::Ref<const Matrix>& x, const PackedMatrix& w, const float* bias,
+             Eigen::Ref<Matrix> out) {
+  const int rows = static_cast<int>(x.rows());
+  eigen_assert(x.cols() == w.rows && out.rows() == rows && out.cols() == w.cols);
+  const size_t x_stride = static_cast<size_t>(x.outerStride());
+  const size_t y_stride = static_cast<size_t>(out.outerStride());
+  const int panels = panel_count(w.cols);
+  for (int first = 0; first < panels; first += kBlockPanels) {
+    const int count = std::min(kBlockPanels, panels - first);
+    const auto x_row = [&](int i) { return x.data() + i * x_stride; };
+    const auto y_row = [&](int i) { return out.data() + i * y_stride; };
+    int i = 0;
+    for (; i + 4 <= rows; i += 4)  // four rows share each panel
+      tiles<4, 1>(x_row(i), x_stride, w, first, count, bias, y_row(i), y_stride);
+    for (; i + 2 <= rows; i += 2)  // two rows left: they still share the pass
+      tiles<2, 2>(x_row(i), x_stride, w, first, count, bias, y_row(i), y_stride);
+    for (; i < rows; ++i)  // a lone row (every decode step): four panels' streams at once
+      tiles<1, 4>(x_row(i), x_stride, w, first, count, bias, y_row(i), y_stride);
+  }
+}
+
+void linear(const Eigen::Ref<const Matrix>& x, const PackedMatrix& weight, const TensorView& bias,
             Eigen::Ref<Matrix> out) {
-  eigen_assert(x.cols() == weight.rows);
-  product(x, weight.data, weight.cols, static_cast<size_t>(weight.cols),
-          bias.empty() ? nullptr : bias.data, out);
+  product(x, weight, bias.empty() ? nullptr : bias.data, out);
 }
 
 void layer_norm(Eigen::Ref<Matrix> x, const TensorView& weight, const TensorView& bias, float eps) {

@@ -5,19 +5,23 @@
 
 namespace attnviz {
 
-// out = x W + b, with W stored input-major [in x out] (PyTorch's (out, in) weight,
-// transposed at load: a row of x times W then streams W's rows, which vectorises well,
-// in wasm above all). x: [rows x in], out: [rows x out], sized by the caller (a view of
-// preallocated rows, so a call allocates nothing). bias [out] may be empty.
-void linear(const Eigen::Ref<const Matrix>& x, const TensorView& weight, const TensorView& bias,
-            Eigen::Ref<Matrix> out);
+// Packs the [rows x cols] matrix whose element (r, c) is src[r * row_stride + c *
+// col_stride] into out (packed_size(rows, cols) floats; see tensor.h, PackedMatrix), so a
+// PyTorch (out, in) weight packs input-major with row_stride 1 and col_stride in.
+PackedMatrix pack(const float* src, int rows, int cols, size_t row_stride, size_t col_stride,
+                  float* out);
 
-// The same product with W given as rows of `features` floats, w_stride apart (a column
-// block of a wider matrix), and an optional bias [features]. x: [rows x in], W: [in x
-// features], out: [rows x features]. Each output sums bias (or 0), then x[i, 0] W[0, o],
-// x[i, 1] W[1, o], ... in that order.
-void product(const Eigen::Ref<const Matrix>& x, const float* w, int features, size_t w_stride,
-             const float* bias, Eigen::Ref<Matrix> out);
+// out = x W + b. x: [rows x in], W: packed [in x features], out: [rows x features], sized by
+// the caller (a view of preallocated rows, so a call allocates nothing); bias [features] may
+// be null. Each output sums bias (or 0), then x[i, 0] W[0, o], x[i, 1] W[1, o], ... in that
+// order, rounding after every multiply and every add, in every build.
+void product(const Eigen::Ref<const Matrix>& x, const PackedMatrix& w, const float* bias,
+             Eigen::Ref<Matrix> out);
+
+// A linear layer: product with the weight (input-major, packed at load) and its bias (may be
+// empty).
+void linear(const Eigen::Ref<const Matrix>& x, const PackedMatrix& weight, const TensorView& bias,
+            Eigen::Ref<Matrix> out);
 
 // Row-wise LayerNorm over the last dimension, in place (biased variance, as PyTorch).
 void layer_norm(Eigen::Ref<Matrix> x, const TensorView& weight, const TensorView& bias, float eps);

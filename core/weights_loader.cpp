@@ -10,6 +10,7 @@
 
 #include "base64.h"
 #include "json_strict.h"
+#include "ops.h"
 
 namespace attnviz {
 namespace {
@@ -267,10 +268,20 @@ std::string shape_text(const Shape& shape) {
 struct ExpectedTensor {
   std::string name;
   Shape shape;
-  TensorView* view;
+  TensorView* view;              // a tensor kept as the file has it, or
+  PackedMatrix* packed;          // a linear weight (out, in): `blocks` packed input-major blocks
+  int blocks;                    // of out / blocks rows each (in_proj_weight: q, k, v)
   bool allow_unit_dims = false;  // a positional buffer such as (1, max_len, d_model)
   const char* vocab = nullptr;   // the tokenizer list whose size is this tensor's row count
-  int transposed_blocks = 0;     // > 0: a linear weight, stored as this many input-major blocks
+
+  // Floats the tensor takes in the model's storage.
+  unsigned long long stored_size() const {
+    unsigned long long count = 1;
+    for (long long dim : shape) count *= static_cast<unsigned long long>(dim);
+    if (!packed) return count;
+    const int in = static_cast<int>(shape[1]), out = static_cast<int>(shape[0]) / blocks;
+    return 1ull * blocks * packed_size(in, out);
+  }
 };
 
 // "<prefix>.<rest>", or just rest for an empty prefix (a model that is the stack itself).
@@ -280,13 +291,15 @@ std::string join(const std::string& prefix, const std::string& rest) {
 
 class TensorPlan {
  public:
-  void add(std::string name, Shape shape, TensorView* view, const char* vocab = nullptr,
-           int transposed_blocks = 0) {
-    tensors_.push_back({std::move(name), std::move(shape), view, false, vocab, transposed_blocks});
+  void add(std::string name, Shape shape, TensorView* view, const char* vocab = nullptr) {
+    tensors_.push_back({std::move(name), std::move(shape), view, nullptr, 0, false, vocab});
+  }
+  void add_packed(std::string name, Shape shape, PackedMatrix* blocks, int count) {
+    tensors_.push_back({std::move(name), std::move(shape), nullptr, blocks, count});
   }
   void add_linear(const std::string& prefix, long long out, long long in, Linear* linear,
                   bool bias = true) {
-    add(join(prefix, "weight"), {out, in}, &linear->weight, nullptr, 1);
+    add_packed(join(prefix, "weight"), {out, in}, &linear->weight, 1);
     if (bias) add(join(prefix, "bias"), {out}, &linear->bias);
   }
   void add_norm(const std::string& prefix, long long d, LayerNormWeights* norm) {
@@ -294,7 +307,7 @@ class TensorPlan {
     add(join(prefix, "bias"), {d}, &norm->bias);
   }
   void add_attention(const std::string& prefix, long long d, AttentionWeights* attention) {
-    add(join(prefix, "in_proj_weight"), {3 * d, d}, &attention->in_proj_weight, nullptr, 3);
+    add_packed(join(prefix, "in_proj_weight"), {3 * d, d}, attention->in_proj_weight, 3);
     add(join(prefix, "in_proj_bias"), {3 * d}, &attention->in_proj_bias);
     add_linear(join(prefix, "out_proj"), d, d, &attention->out_proj);
   }
@@ -456,11 +469,7 @@ void load_tensors(const StrictJson& doc, const ModuleNames& names, Model& model,
 
   // Every size is known now: cap the total before allocating anything.
   unsigned long long total = 0;
-  for (const auto& t : expected) {
-    unsigned long long count = 1;
-    for (long long dim : t.shape) count *= static_cast<unsigned long long>(dim);
-    total += count;
-  }
+  for (const auto& t : expected) total += t.stored_size();
   const bool computed = model.config.positional == Positional::kSinusoidal;
   if (computed) total += 1ull * model.config.max_len * model.config.d_model;
   if (total > limits.max_total_floats)
@@ -495,22 +504,21 @@ void load_tensors(const StrictJson& doc, const ModuleNames& names, Model& model,
     const int cols = static_cast<int>(t.shape.back());
     const int rows = t.shape.size() == 2 ? static_cast<int>(t.shape[0]) : 1;
     const size_t count = size_t(rows) * cols;
-    if (t.transposed_blocks == 0) {
+    if (!t.packed) {
       decode_values(doc, tensors.at(t.name), t.name, count, next);
       *t.view = TensorView{next, rows, cols};
+      next += count;
     } else {
-      // PyTorch's (out, in) rows become input-major [in x out] blocks (see ops.h, linear).
+      // Each block of PyTorch's (out, in) rows becomes a packed input-major [in x out] matrix.
       scratch.resize(count);
       decode_values(doc, tensors.at(t.name), t.name, count, scratch.data());
-      const int block_rows = rows / t.transposed_blocks;
-      for (int b = 0; b < t.transposed_blocks; ++b)
-        for (int r = 0; r < block_rows; ++r)
-          for (int c = 0; c < cols; ++c)
-            next[size_t(b) * block_rows * cols + size_t(c) * block_rows + r] =
-                scratch[(size_t(b) * block_rows + r) * cols + c];
-      *t.view = t.transposed_blocks == 1 ? TensorView{next, cols, rows} : TensorView{next, rows, cols};
+      const int out = rows / t.blocks;
+      for (int b = 0; b < t.blocks; ++b) {
+        t.packed[b] = pack(scratch.data() + size_t(b) * out * cols, cols, out, 1, size_t(cols), next);
+        next += packed_size(cols, out);
+      }
     }
-    next += count;
+    model.stored_parameters += count;
   }
   if (computed) {
     fill_sinusoidal(next, model.config.max_len, model.config.d_model);

@@ -68,13 +68,14 @@ TEST(Loader, ViewsPointAtTheRightValues) {
   Model model;
   ASSERT_TRUE(load_model(doc.dump(), model).ok);
   const auto& w = doc["tensors"]["encoder.layers.0.linear1.weight"]["data"];
-  // Stored input-major: the view is [in 8 x out 16] and (in, out) holds W[out][in].
+  // Stored input-major: the matrix is [in 8 x out 16] and (in, out) holds W[out][in].
   EXPECT_EQ(model.encoder[0].linear1.weight.rows, 8);
   EXPECT_EQ(model.encoder[0].linear1.weight.cols, 16);
-  EXPECT_EQ(model.encoder[0].linear1.weight.matrix()(2, 1), w[1 * 8 + 2].get<float>());
+  EXPECT_EQ(model.encoder[0].linear1.weight.at(2, 1), w[1 * 8 + 2].get<float>());
+  EXPECT_EQ(model.encoder[0].linear1.weight.at(7, 12), w[12 * 8 + 7].get<float>());
   const auto& in_proj = doc["tensors"]["encoder.layers.0.self_attn.in_proj_weight"]["data"];
-  const float* value_block = model.encoder[0].self_attn.in_proj_weight.data + 2 * 8 * 8;
-  EXPECT_EQ(value_block[3 * 8 + 5], in_proj[(16 + 5) * 8 + 3].get<float>());  // v: W[5][3]
+  const PackedMatrix& value_block = model.encoder[0].self_attn.in_proj_weight[2];
+  EXPECT_EQ(value_block.at(3, 5), in_proj[(16 + 5) * 8 + 3].get<float>());  // v: W[5][3]
 }
 
 TEST(Loader, FailureLeavesTheModelAsItWas) {

@@ -21,11 +21,57 @@ Matrix random_matrix(int rows, int cols, unsigned seed, float scale = 1.0f) {
 
 TensorView view(const Matrix& m) { return {m.data(), int(m.rows()), int(m.cols())}; }
 
+// m [in x out] (input-major) packed as the loader stores linear weights; `storage` owns it.
+PackedMatrix packed(const Matrix& m, std::vector<float>& storage) {
+  storage.assign(packed_size(int(m.rows()), int(m.cols())), -1.0f);
+  return pack(m.data(), int(m.rows()), int(m.cols()), size_t(m.cols()), 1, storage.data());
+}
+
+TEST(Pack, PanelsHoldTheMatrixAndZeroPadding) {
+  const Matrix m = random_matrix(3, 11, 40);  // two panels, the second with 5 padding columns
+  std::vector<float> storage;
+  const PackedMatrix p = packed(m, storage);
+  ASSERT_EQ(storage.size(), size_t(2 * kPanel * 3));
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 11; ++c) EXPECT_EQ(p.at(r, c), m(r, c));
+  EXPECT_EQ(storage[kPanel * 3 + 2 * kPanel + 7], 0.0f);  // row 2, column 15: padding
+  EXPECT_EQ(p.row_block(1, 2).at(1, 9), m(2, 9));
+  // Column-major sources pack the same (as attention packs k transposed).
+  std::vector<float> again(storage.size());
+  const Matrix t = m.transpose();
+  pack(t.data(), 3, 11, 1, size_t(t.cols()), again.data());
+  EXPECT_EQ(again, storage);
+}
+
+// Every tile shape the product uses (4, 2 and 1 rows; 1, 2 and 4 panels; partial panels),
+// against the same sums in plain float loops: bit for bit, since the order is fixed.
+TEST(Product, EveryShapeSumsInOrderExactly) {
+  for (int rows : {1, 2, 3, 4, 5, 6, 7, 9})
+    for (int in : {1, 2, 7, 16})
+      for (int out : {1, 4, 8, 9, 17, 24, 30, 33, 41, 64}) {
+        const Matrix x = random_matrix(rows, in, rows * 100 + in), w = random_matrix(in, out, out),
+                     b = random_matrix(1, out, 7);
+        std::vector<float> storage;
+        Matrix y(rows, out);
+        product(x, packed(w, storage), b.data(), y);
+        for (int i = 0; i < rows; ++i)
+          for (int o = 0; o < out; ++o) {
+            float sum = b(0, o);
+            for (int k = 0; k < in; ++k) {
+              const float term = x(i, k) * w(k, o);
+              sum += term;
+            }
+            ASSERT_EQ(y(i, o), sum) << rows << " x " << in << " x " << out << " at " << i << ", " << o;
+          }
+      }
+}
+
 TEST(Linear, MatchesLoopReference) {
   // w is input-major [in 5 x out 4], as the loader stores PyTorch's (out, in) weights.
   const Matrix x = random_matrix(3, 5, 1), w = random_matrix(5, 4, 2), b = random_matrix(1, 4, 3);
   Matrix y(3, 4);
-  linear(x, view(w), view(b), y);
+  std::vector<float> storage;
+  linear(x, packed(w, storage), view(b), y);
   ASSERT_EQ(y.rows(), 3);
   ASSERT_EQ(y.cols(), 4);
   for (int i = 0; i < 3; ++i)
@@ -39,7 +85,8 @@ TEST(Linear, MatchesLoopReference) {
 TEST(Linear, WithoutBias) {
   const Matrix x = random_matrix(2, 3, 4), w = random_matrix(3, 2, 5);
   Matrix y(2, 2);
-  linear(x, view(w), TensorView{}, y);
+  std::vector<float> storage;
+  linear(x, packed(w, storage), TensorView{}, y);
   EXPECT_NEAR(y(1, 0), x.row(1).dot(w.col(0)), 1e-6);
 }
 
@@ -183,13 +230,16 @@ TEST(MultiheadAttention, ProjectsWithPackedInProj) {
   const int d = 6, nhead = 2;
   const Matrix in_w = random_matrix(3 * d, d, 30), in_b = random_matrix(1, 3 * d, 31),
                out_w = random_matrix(d, d, 32), out_b = random_matrix(1, d, 33);
-  const AttentionWeights w{view(in_w), view(in_b), {view(out_w), view(out_b)}};
+  std::vector<float> q_w, k_w, v_w, o_w;
+  const Matrix q_block = in_w.topRows(d), k_block = in_w.middleRows(d, d), v_block = in_w.bottomRows(d);
+  const AttentionWeights w{{packed(q_block, q_w), packed(k_block, k_w), packed(v_block, v_w)},
+                           view(in_b), {packed(out_w, o_w), view(out_b)}};
   const Matrix query = random_matrix(2, d, 34), memory = random_matrix(3, d, 35);
   Matrix out(2, d);
   Workspace ws;
   ws.reserve(3, d, nhead, 1);
   multihead_attention(w, query, memory, nhead, {}, out, {}, ws);
-  // Reference: the packed projection by hand; in_w holds q, k, v as input-major blocks.
+  // Reference: the projection by hand; in_w holds q, k, v as input-major blocks.
   const Matrix q = (query * in_w.topRows(d)).rowwise() + in_b.leftCols(d).row(0);
   const Matrix k = (memory * in_w.middleRows(d, d)).rowwise() + in_b.middleCols(d, d).row(0);
   const Matrix v = (memory * in_w.bottomRows(d)).rowwise() + in_b.rightCols(d).row(0);
