@@ -23,7 +23,15 @@ void copy_rows(const Eigen::Ref<const Matrix>& m, const WeightsOut& out, int hea
 void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
             const Eigen::Ref<const Matrix>& v, int nhead, const AttentionMask& mask,
             Eigen::Ref<Matrix> context, const AttentionRecord& record, Workspace& ws) {
-  const Eigen::Index queries = q.rows(), keys = k.rows(), d = q.cols();
+  ws.key_values.clear();
+  ws.key_values.append(k, v);
+  attend(q, ws.key_values, nhead, mask, context, record, ws);
+}
+
+void attend(const Eigen::Ref<const Matrix>& q, const HeadPanels& keys_values, int nhead,
+            const AttentionMask& mask, Eigen::Ref<Matrix> context, const AttentionRecord& record,
+            Workspace& ws) {
+  const Eigen::Index queries = q.rows(), keys = keys_values.count(), d = q.cols();
   const int head_dim = static_cast<int>(d / nhead);
   // PyTorch divides q by sqrt(head_dim) before the product.
   const float scale = std::sqrt(static_cast<float>(head_dim));
@@ -31,14 +39,10 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
   eigen_assert(context.rows() == queries && context.cols() == d);
   Eigen::Ref<Matrix> scores = ws.scores.topLeftCorner(queries, keys);     // [queries x keys]
   Eigen::Ref<Matrix> q_scaled = ws.q_scaled.topLeftCorner(queries, head_dim);
-  const int key_count = static_cast<int>(keys);
   for (int h = 0; h < nhead; ++h) {
-    // scores = (q_h / sqrt(head_dim)) k_h^T, as a product with k_h^T [head_dim x keys]
-    // packed: each score sums its head_dim terms in order.
-    const PackedMatrix keys_t = pack(k.data() + h * head_dim, head_dim, key_count, 1,
-                                     size_t(k.outerStride()), ws.key_panels.data());
+    // scores = (q_h / sqrt(head_dim)) k_h^T: each score sums its head_dim terms in order.
     q_scaled = q.middleCols(h * head_dim, head_dim) / scale;
-    product(q_scaled, keys_t, nullptr, scores);
+    product(q_scaled, keys_values.keys_t(h), nullptr, scores);
     if (mask.additive) scores += *mask.additive;
     auto hidden = [&](Eigen::Index i, Eigen::Index j) {
       return (mask.causal && j > mask.query_offset + i) || (mask.key_padding && mask.key_padding[j]);
@@ -57,15 +61,10 @@ void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k
     } else {
       softmax_rows(scores);
     }
-    // context_h = weights v_h: a product with v_h, the head's columns of v [keys x head_dim].
+    // context_h = weights v_h, v_h being the head's columns of v [keys x head_dim].
     auto context_h = context.middleCols(h * head_dim, head_dim);
-    if (ablation == Ablation::kZero) {
-      context_h.setZero();
-    } else {
-      const PackedMatrix v_h = pack(v.data() + h * head_dim, key_count, head_dim,
-                                    size_t(v.outerStride()), 1, ws.value_panels.data());
-      product(scores, v_h, nullptr, context_h);
-    }
+    if (ablation == Ablation::kZero) context_h.setZero();
+    else product(scores, keys_values.values(h), nullptr, context_h);
     copy_rows(scores, record.weights, h);
   }
 }

@@ -45,9 +45,15 @@ struct AttentionRecord {
   const Ablation* ablation = nullptr;  // [nhead]
 };
 
-// q: [Tq x d] (not yet scaled), k, v: [S x d], with the heads side by side in the columns.
-// context: [Tq x d], the heads' outputs concatenated, before out_proj. Uses the workspace's
-// scores, q_scaled, key_panels and value_panels (reserved for at least Tq and S rows).
+// q: [Tq x d] (not yet scaled), keys and values: S of them, packed per head. context:
+// [Tq x d], the heads' outputs concatenated, before out_proj. Uses the workspace's scores and
+// q_scaled (reserved for at least Tq and S rows).
+void attend(const Eigen::Ref<const Matrix>& q, const HeadPanels& keys_values, int nhead,
+            const AttentionMask& mask, Eigen::Ref<Matrix> context, const AttentionRecord& record,
+            Workspace& ws);
+
+// The same with k, v: [S x d], the heads side by side in the columns, packed into the
+// workspace's key_values first.
 void attend(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
             const Eigen::Ref<const Matrix>& v, int nhead, const AttentionMask& mask,
             Eigen::Ref<Matrix> context, const AttentionRecord& record, Workspace& ws);

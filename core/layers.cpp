@@ -52,9 +52,10 @@ void encoder_layer_forward(const EncoderLayer& layer, const Config& config, Eige
 
 void prepare_decoder_cache(const DecoderLayer& layer, const Config& config,
                            const Eigen::Ref<const Matrix>& memory, DecoderLayerCache& cache) {
-  if (cache.self_keys.rows() != config.max_len) {
-    for (Matrix* m : {&cache.self_keys, &cache.self_values, &cache.memory_keys, &cache.memory_values})
-      m->resize(config.max_len, config.d_model);
+  if (cache.memory_keys.rows() != config.max_len) {
+    for (Matrix* m : {&cache.memory_keys, &cache.memory_values}) m->resize(config.max_len, config.d_model);
+    for (HeadPanels* panels : {&cache.self, &cache.memory})
+      panels->reserve(config.max_len, config.d_model, config.nhead);
   }
   const AttentionWeights& w = layer.multihead_attn;
   cache.memory_length = static_cast<int>(memory.rows());
@@ -62,43 +63,44 @@ void prepare_decoder_cache(const DecoderLayer& layer, const Config& config,
          cache.memory_keys.topRows(cache.memory_length));
   linear(memory, in_proj_weight_block(w, 2), in_proj_bias_block(w, 2),
          cache.memory_values.topRows(cache.memory_length));
-  cache.length = 0;
+  cache.memory.clear();
+  cache.memory.append(cache.memory_keys.topRows(cache.memory_length),
+                      cache.memory_values.topRows(cache.memory_length));
+  cache.self.clear();
 }
 
 void decoder_layer_forward(const DecoderLayer& layer, const Config& config, Eigen::Ref<Matrix> x,
                            DecoderLayerCache& cache, const uint8_t* memory_padding,
                            const AttentionRecord& self_record, const AttentionRecord& cross_record,
                            Workspace& ws) {
-  const int start = cache.length;
+  const int start = cache.self.count();
   const int rows = static_cast<int>(x.rows());
   residual(x, layer.norm1, config, ws, [&](In in, Out out) {
     const AttentionWeights& w = layer.self_attn;
-    // This step's keys and values go straight into the cache, after the earlier steps'.
+    // This step's keys and values join the cache, after the earlier steps'.
     auto q = ws.q.topRows(rows), context = ws.context.topRows(rows);
-    auto k = cache.self_keys.middleRows(start, rows), v = cache.self_values.middleRows(start, rows);
+    auto k = ws.k.topRows(rows), v = ws.v.topRows(rows);
     linear(in, in_proj_weight_block(w, 0), in_proj_bias_block(w, 0), q);
     linear(in, in_proj_weight_block(w, 1), in_proj_bias_block(w, 1), k);
     linear(in, in_proj_weight_block(w, 2), in_proj_bias_block(w, 2), v);
+    cache.self.append(k, v);
     value_norms(v, w.out_proj.weight, config.nhead, start, self_record.value_norms, ws);
     AttentionMask causal;
     causal.causal = true;
     causal.query_offset = start;
-    attend(q, cache.self_keys.topRows(start + rows), cache.self_values.topRows(start + rows),
-           config.nhead, causal, context, self_record, ws);
+    attend(q, cache.self, config.nhead, causal, context, self_record, ws);
     linear(context, w.out_proj.weight, w.out_proj.bias, out);
   });
-  cache.length = start + rows;
   residual(x, layer.norm2, config, ws, [&](In in, Out out) {
     const AttentionWeights& w = layer.multihead_attn;
     auto q = ws.q.topRows(rows), context = ws.context.topRows(rows);
-    const auto memory_keys = cache.memory_keys.topRows(cache.memory_length);
-    const auto memory_values = cache.memory_values.topRows(cache.memory_length);
     linear(in, in_proj_weight_block(w, 0), in_proj_bias_block(w, 0), q);
     AttentionMask padding;
     padding.key_padding = memory_padding;
     if (start == 0)
-      value_norms(memory_values, w.out_proj.weight, config.nhead, 0, cross_record.value_norms, ws);
-    attend(q, memory_keys, memory_values, config.nhead, padding, context, cross_record, ws);
+      value_norms(cache.memory_values.topRows(cache.memory_length), w.out_proj.weight, config.nhead,
+                  0, cross_record.value_norms, ws);
+    attend(q, cache.memory, config.nhead, padding, context, cross_record, ws);
     linear(context, w.out_proj.weight, w.out_proj.bias, out);
   });
   residual(x, layer.norm3, config, ws, [&](In in, Out out) {

@@ -17,9 +17,10 @@ void encoder_layer_forward(const EncoderLayer& layer, const Config& config, Eige
 
 // Keys and values one decoder layer has seen: its own past positions (the cache that keeps
 // greedy decoding linear in the output length) and the encoder memory's, computed once.
+// Both are kept packed per head, as attention reads them, so each is packed once per run.
 struct DecoderLayerCache {
-  Matrix self_keys, self_values;      // [max_len x d], rows 0..length-1 filled
-  int length = 0;
+  HeadPanels self;                    // the past positions' keys and values: self.count() of them
+  HeadPanels memory;                  // the memory's
   Matrix memory_keys, memory_values;  // [max_len x d], rows 0..memory_length-1 filled
   int memory_length = 0;
 };
@@ -29,7 +30,7 @@ struct DecoderLayerCache {
 void prepare_decoder_cache(const DecoderLayer& layer, const Config& config,
                            const Eigen::Ref<const Matrix>& memory, DecoderLayerCache& cache);
 
-// The decoder layer on rows at positions cache.length.. cache.length + rows - 1, in place.
+// The decoder layer on rows at positions cache.self.count().. + rows - 1, in place.
 // Each row sees itself and the positions before it (the causal mask), and all of memory but
 // the keys memory_padding marks. x: [rows x d]. Records get these queries' rows (and, for
 // value norms, the new keys; the memory's on the first call).

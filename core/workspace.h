@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "head_panels.h"
 #include "tensor.h"
 
 namespace attnviz {
@@ -15,8 +16,7 @@ struct Workspace {
   Matrix hidden;                  // [rows x dim_feedforward]
   Matrix scores;                  // [rows x rows]: one head's scores, then its weights
   Matrix q_scaled;                // [rows x head_dim]: one head's queries / sqrt(head_dim)
-  std::vector<float> key_panels;  // one head's keys, transposed [head_dim x rows], packed
-  std::vector<float> value_panels;  // one head's values [rows x head_dim], packed
+  HeadPanels key_values;          // [rows] keys and values of one attention, packed per head
   Matrix projected;               // [rows x d]: one head's value vectors through out_proj
 
   // Sized for sequences of up to max_rows positions.
@@ -25,8 +25,7 @@ struct Workspace {
     hidden.resize(max_rows, dim_feedforward);
     scores.resize(max_rows, max_rows);
     q_scaled.resize(max_rows, d_model / nhead);
-    key_panels.assign(packed_size(d_model / nhead, max_rows), 0.0f);
-    value_panels.assign(packed_size(max_rows, d_model / nhead), 0.0f);
+    key_values.reserve(max_rows, d_model, nhead);
     projected.resize(max_rows, d_model);
   }
 };
