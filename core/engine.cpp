@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -7,17 +8,20 @@
 
 namespace attnviz {
 
-void AttentionTrace::reset(int new_layers, int new_heads, int new_rows, int new_cols, float fill) {
+void AttentionTrace::reset(int new_layers, int new_heads, int new_rows, int new_cols, float fill,
+                           int only) {
   layers = new_layers;
   heads = new_heads;
   rows = new_rows;
   cols = new_cols;
-  data.assign(size_t(layers) * heads * rows * cols, fill);
+  first_layer = only >= 0 ? only : 0;
+  recorded_layers = only >= 0 ? 1 : layers;
+  data.assign(size_t(recorded_layers) * heads * rows * cols, fill);
 }
 
 void AttentionTrace::shrink(int new_rows, int new_cols) {
   float* out = data.data();
-  for (int block = 0; block < layers * heads; ++block)
+  for (int block = 0; block < recorded_layers * heads; ++block)
     for (int r = 0; r < new_rows; ++r) {
       const float* in = data.data() + (size_t(block) * rows + r) * cols;
       std::memmove(out, in, sizeof(float) * new_cols);
@@ -25,7 +29,7 @@ void AttentionTrace::shrink(int new_rows, int new_cols) {
     }
   rows = new_rows;
   cols = new_cols;
-  data.resize(size_t(layers) * heads * rows * cols);
+  data.resize(size_t(recorded_layers) * heads * rows * cols);
 }
 
 void RunResult::clear() {
@@ -58,6 +62,8 @@ Status Engine::run(std::string_view text, const RunOptions& options, RunResult& 
     set_ablations(options.ablations);
     capture_scores_ = options.capture_scores;
     capture_value_norms_ = options.capture_value_norms;
+    capture_limit_ = options.capture_limit;
+    std::copy(options.capture_layer, options.capture_layer + 3, capture_layer_);
     tokenizer_.encode_source(text, source_);
     const Encoded& source = source_;
     result.src_ids = source.ids;
@@ -123,6 +129,31 @@ void Engine::set_ablations(const std::vector<HeadAblation>& ablations) {
   }
 }
 
+void Engine::reset_traces(AttentionKind kind, int rows, int cols, RunResult& result, float score_fill) {
+  const Config& c = model_.config;
+  const int k = static_cast<int>(kind);
+  const int layers = kind == AttentionKind::kEncoderSelf ? c.num_encoder_layers : c.num_decoder_layers;
+  const size_t every_layer = size_t(layers) * c.nhead * rows * cols;
+  int only = -1;
+  if (capture_limit_ > 0 && every_layer > capture_limit_ && layers > 1) {
+    only = std::clamp(capture_layer_[k], 0, layers - 1);
+    const char* names[3] = {"encoder self-attention", "decoder self-attention", "cross-attention"};
+    const auto mib = [](size_t floats) {
+      const std::string text = std::to_string(double(floats) * 4 / (1 << 20));
+      return text.substr(0, text.find('.') + 2) + " MiB";
+    };
+    result.notices.push_back(std::string(names[k]) + ": attention recorded for layer " +
+                             std::to_string(only) + " of " + std::to_string(layers) +
+                             " only (every layer would take " + mib(every_layer) +
+                             ", over the capture limit of " + mib(capture_limit_) + ")");
+  }
+  AttentionTrace& weights = kind == AttentionKind::kEncoderSelf ? result.encoder_self
+                            : kind == AttentionKind::kDecoderSelf ? result.decoder_self
+                                                                  : result.cross;
+  weights.reset(layers, c.nhead, rows, cols, 0.0f, only);
+  if (capture_scores_) result.scores[k].reset(layers, c.nhead, rows, cols, score_fill, only);
+}
+
 void Engine::encode(const std::vector<int>& ids, const uint8_t* padding, Eigen::Ref<Matrix> x,
                     RunResult* record) {
   const Config& c = model_.config;
@@ -130,8 +161,7 @@ void Engine::encode(const std::vector<int>& ids, const uint8_t* padding, Eigen::
   embed(model_.src_embedding, ids.data(), length, 0, x);
   const int kind = static_cast<int>(AttentionKind::kEncoderSelf);
   if (record) {
-    record->encoder_self.reset(c.num_encoder_layers, c.nhead, length, length);
-    if (capture_scores_) record->scores[kind].reset(c.num_encoder_layers, c.nhead, length, length);
+    reset_traces(AttentionKind::kEncoderSelf, length, length, *record);
     if (capture_value_norms_) record->value_norms[kind].reset(c.num_encoder_layers, c.nhead, 1, length);
   }
   AttentionMask mask;
@@ -180,16 +210,12 @@ void Engine::run_seq2seq(const RunOptions& options, RunResult& result) {
                                                : c.max_output_len;
   for (int l = 0; l < c.num_decoder_layers; ++l)
     prepare_decoder_cache(model_.decoder[l], c, memory, caches_[l]);
-  result.decoder_self.reset(c.num_decoder_layers, c.nhead, max_steps, max_steps);
-  result.cross.reset(c.num_decoder_layers, c.nhead, max_steps, src_len);
+  // Each step writes its row of scores up to itself: the keys after it stay masked (-inf).
+  reset_traces(AttentionKind::kDecoderSelf, max_steps, max_steps, result,
+               -std::numeric_limits<float>::infinity());
+  reset_traces(AttentionKind::kCross, max_steps, src_len, result);
   const int self_kind = static_cast<int>(AttentionKind::kDecoderSelf);
   const int cross_kind = static_cast<int>(AttentionKind::kCross);
-  if (capture_scores_) {
-    // Each step writes its row up to itself: the keys after it stay masked (-inf).
-    result.scores[self_kind].reset(c.num_decoder_layers, c.nhead, max_steps, max_steps,
-                                   -std::numeric_limits<float>::infinity());
-    result.scores[cross_kind].reset(c.num_decoder_layers, c.nhead, max_steps, src_len);
-  }
   if (capture_value_norms_) {
     result.value_norms[self_kind].reset(c.num_decoder_layers, c.nhead, 1, max_steps);
     result.value_norms[cross_kind].reset(c.num_decoder_layers, c.nhead, 1, src_len);

@@ -13,21 +13,28 @@
 
 namespace attnviz {
 
-// One kind of attention for all layers and heads, flat and contiguous:
-// data[((layer * heads + head) * rows + query) * cols + key], post-softmax.
+// One kind of attention for the layers recorded (all of them unless a capture limit cut them
+// to one) and every head, flat and contiguous:
+// data[(((layer - first_layer) * heads + head) * rows + query) * cols + key], post-softmax.
 struct AttentionTrace {
   int layers = 0, heads = 0, rows = 0, cols = 0;
+  int first_layer = 0, recorded_layers = 0;  // the layers data holds
   std::vector<float> data;
 
-  void reset(int layers, int heads, int rows, int cols, float fill = 0.0f);
-  float* head(int layer, int h) { return data.data() + (size_t(layer) * heads + h) * rows * cols; }
+  // All layers, or with `only` >= 0 that one alone.
+  void reset(int layers, int heads, int rows, int cols, float fill = 0.0f, int only = -1);
+  bool recorded(int layer) const { return layer >= first_layer && layer < first_layer + recorded_layers; }
+  bool complete() const { return recorded_layers == layers; }
+  float* head(int layer, int h) {
+    return data.data() + (size_t(layer - first_layer) * heads + h) * rows * cols;
+  }
   const float* head(int layer, int h) const {
-    return data.data() + (size_t(layer) * heads + h) * rows * cols;
+    return data.data() + (size_t(layer - first_layer) * heads + h) * rows * cols;
   }
   float at(int layer, int h, int query, int key) const { return head(layer, h)[size_t(query) * cols + key]; }
-  // Where layer `layer` writes, starting at query row `row`; nowhere when the trace is empty.
+  // Where layer `layer` writes, starting at query row `row`; nowhere when it is not recorded.
   WeightsOut out(int layer, int row = 0) {
-    if (empty()) return {};
+    if (!recorded(layer)) return {};
     return {head(layer, 0) + size_t(row) * cols, size_t(rows) * cols, size_t(cols)};
   }
   bool empty() const { return layers == 0; }
@@ -54,6 +61,11 @@ struct RunOptions {
   std::vector<HeadAblation> ablations;  // done inside the forward pass, output and all
   bool capture_scores = false;       // also record pre-softmax scores (RunResult::scores)
   bool capture_value_norms = false;  // also record value norms (RunResult::value_norms)
+  // A bound on what is recorded: when one kind's attention for every layer and head would
+  // take more than capture_limit floats (0: no limit), only its layer capture_layer[kind]
+  // is recorded (every head of it; scores likewise), and a notice says so.
+  size_t capture_limit = 0;
+  int capture_layer[3] = {0, 0, 0};  // indexed by AttentionKind
 };
 
 struct RunResult {
@@ -105,6 +117,9 @@ class Engine {
   // What layer `layer` of `kind` records into result (rows offset by `row`).
   AttentionRecord record_for(RunResult& result, AttentionKind kind, int layer, int row) const;
   void set_ablations(const std::vector<HeadAblation>& ablations);
+  // Sizes the attention (and, when asked, score) trace of `kind` for rows x cols per head,
+  // within the run's capture limit; score entries start at score_fill.
+  void reset_traces(AttentionKind kind, int rows, int cols, RunResult& result, float score_fill = 0.0f);
   void append_logits(const Eigen::Ref<const Matrix>& x, RunResult& result);
 
   const Model& model_;
@@ -120,6 +135,8 @@ class Engine {
   std::vector<int> ids_;          // causal LM: the text and its continuation so far
   std::vector<Ablation> ablation_[3];  // per kind: [layer * nhead + head]
   bool capture_scores_ = false, capture_value_norms_ = false;
+  size_t capture_limit_ = 0;
+  int capture_layer_[3] = {0, 0, 0};
 };
 
 }  // namespace attnviz

@@ -8,6 +8,10 @@ namespace {
 nlohmann::json nested(const AttentionTrace& trace) {
   nlohmann::json layers = nlohmann::json::array();
   for (int l = 0; l < trace.layers; ++l) {
+    if (!trace.recorded(l)) {  // cut by a capture limit
+      layers.push_back(nullptr);
+      continue;
+    }
     nlohmann::json heads = nlohmann::json::array();
     for (int h = 0; h < trace.heads; ++h) {
       nlohmann::json rows = nlohmann::json::array();
@@ -35,7 +39,7 @@ std::string csv_field(const std::string& text) {
 void write_trace(std::ostream& out, const char* kind, const AttentionTrace& trace,
                  const std::vector<std::string>& query_tokens,
                  const std::vector<std::string>& key_tokens) {
-  for (int l = 0; l < trace.layers; ++l)
+  for (int l = trace.first_layer; l < trace.first_layer + trace.recorded_layers; ++l)
     for (int h = 0; h < trace.heads; ++h)
       for (int q = 0; q < trace.rows; ++q)
         for (int k = 0; k < trace.cols; ++k)
@@ -102,6 +106,10 @@ void append_dimensions(std::string& out, const AttentionTrace& trace) {
   append_int(out, trace.rows);
   out += ",\"cols\":";
   append_int(out, trace.cols);
+  out += ",\"first_layer\":";
+  append_int(out, trace.first_layer);
+  out += ",\"recorded_layers\":";
+  append_int(out, trace.recorded_layers);
   out += '}';
 }
 

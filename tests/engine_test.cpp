@@ -261,6 +261,49 @@ TEST(Engine, ScoresAndValueNormsOnRequest) {
   for (float norm : r.value_norms[0].data) EXPECT_GT(norm, 0.0f);
 }
 
+TEST(Engine, CaptureLimitRecordsOneLayerAndSaysSo) {
+  Model model;
+  load(model, seq2seq());
+  Engine engine(model);
+  RunResult full, cut;
+  RunOptions options;
+  options.capture_scores = true;
+  ASSERT_TRUE(engine.run("abc", options, full).ok);
+  ASSERT_TRUE(full.encoder_self.complete());
+  // Every layer of encoder self-attention takes 2 layers x heads x 5 x 5 floats: a limit
+  // just under that keeps only the layer asked for, of that kind and of every other one.
+  const size_t encoder_floats = full.encoder_self.data.size();
+  options.capture_limit = encoder_floats - 1;
+  options.capture_layer[0] = 1;
+  options.capture_layer[2] = 7;  // out of range: the last layer
+  ASSERT_TRUE(engine.run("abc", options, cut).ok);
+  EXPECT_EQ(cut.output_ids, full.output_ids);  // what is recorded does not change the run
+  const AttentionTrace& enc = cut.encoder_self;
+  EXPECT_FALSE(enc.complete());
+  EXPECT_EQ(enc.layers, 2);
+  EXPECT_EQ(enc.first_layer, 1);
+  EXPECT_EQ(enc.data.size(), encoder_floats / 2);
+  EXPECT_FALSE(enc.recorded(0));
+  for (int h = 0; h < enc.heads; ++h)
+    for (int q = 0; q < enc.rows; ++q)
+      for (int k = 0; k < enc.cols; ++k) {
+        EXPECT_EQ(enc.at(1, h, q, k), full.encoder_self.at(1, h, q, k));
+        EXPECT_EQ(cut.scores[0].at(1, h, q, k), full.scores[0].at(1, h, q, k));
+      }
+  EXPECT_EQ(cut.cross.first_layer, 1);
+  EXPECT_EQ(cut.cross.at(1, 0, 0, 2), full.cross.at(1, 0, 0, 2));
+  ASSERT_FALSE(cut.notices.empty());
+  EXPECT_NE(cut.notices[0].find("encoder self-attention: attention recorded for layer 1 of 2 only"),
+            std::string::npos)
+      << cut.notices[0];
+  EXPECT_NE(cut.notices[0].find("over the capture limit"), std::string::npos);
+  // Under the limit, everything is recorded again.
+  options.capture_limit = encoder_floats;
+  ASSERT_TRUE(engine.run("abc", options, cut).ok);
+  EXPECT_TRUE(cut.encoder_self.complete());
+  EXPECT_EQ(cut.encoder_self.data, full.encoder_self.data);
+}
+
 }  // namespace
 }  // namespace attnviz
 
@@ -289,9 +332,14 @@ TEST(Report, SummaryIsValidJsonWithTheResultsFields) {
   EXPECT_FALSE(j.contains("next_ids"));  // seq2seq
   EXPECT_EQ(j["notices"], nlohmann::json(r.notices));
   EXPECT_EQ(j["attention"], nlohmann::json::parse(
-      R"({"encoder_self": {"layers": 2, "heads": 3, "rows": 6, "cols": 6},
-          "cross": {"layers": 1, "heads": 3, "rows": 2, "cols": 6}})"));
-  EXPECT_EQ(j["scores"], nlohmann::json::parse(R"({"cross": {"layers": 1, "heads": 3, "rows": 2, "cols": 6}})"));
+      R"({"encoder_self": {"layers": 2, "heads": 3, "rows": 6, "cols": 6, "first_layer": 0, "recorded_layers": 2},
+          "cross": {"layers": 1, "heads": 3, "rows": 2, "cols": 6, "first_layer": 0, "recorded_layers": 1}})"));
+  EXPECT_EQ(j["scores"], nlohmann::json::parse(
+      R"({"cross": {"layers": 1, "heads": 3, "rows": 2, "cols": 6, "first_layer": 0, "recorded_layers": 1}})"));
+  r.encoder_self.reset(2, 3, 6, 6, 0.0f, /*only=*/1);
+  write_result_summary(r, /*seq2seq=*/true, text);
+  EXPECT_EQ(nlohmann::json::parse(text)["attention"]["encoder_self"]["first_layer"], 1);
+  EXPECT_EQ(nlohmann::json::parse(text)["attention"]["encoder_self"]["recorded_layers"], 1);
   EXPECT_FALSE(j.contains("value_norms"));
   write_result_summary(r, /*seq2seq=*/false, text);
   EXPECT_EQ(nlohmann::json::parse(text)["next_ids"], nlohmann::json({1, 2, 3}));

@@ -6,6 +6,15 @@
 //   r.srcTokens, r.tgtTokens, r.output, r.notices
 //   r.encoderSelf / r.decoderSelf / r.cross                 // null when the model has no such kind
 //     -> { layers, heads, rows, cols, data: Float32Array [layers][heads][rows][cols], head(l, h) }
+//
+// What a run records is bounded: when one kind's attention for every layer and head would take
+// more than captureLimit floats (default DEFAULT_CAPTURE_LIMIT, 32 MiB: a 6-layer, 8-head model
+// at about 400 tokens), only layer captureLayers[kind] of that kind is recorded, every head of
+// it, and r.notices says so. Such a view has complete false, firstLayer and recordedLayers
+// naming the layers it holds, data [recordedLayers][heads][rows][cols], and head(l, h) null
+// for the layers it lacks. Ask for the full set with captureLimit: 0:
+//   model.run(text, { captureLimit: 0 });
+//   model.run(text, { captureLayers: { encoderSelf: 2, cross: 5 } });  // the layers to keep if cut
 //   model.info(); model.dispose();
 //
 // Probes (exact: they run inside the engine's forward pass):
@@ -42,6 +51,9 @@
 // debugAbortEngine().
 
 import createAttnvizModule from './attnviz_core.js';
+
+/** Floats one kind of attention may take before a run records one layer of it (32 MiB). */
+export const DEFAULT_CAPTURE_LIMIT = 8 << 20;
 
 const KINDS = [
   ['encoderSelf', 'encoder_self', 0],
@@ -219,13 +231,24 @@ class AttentionView {
     this.heads = dims.heads;
     this.rows = dims.rows;
     this.cols = dims.cols;
+    this.firstLayer = dims.first_layer ?? 0;
+    this.recordedLayers = dims.recorded_layers ?? dims.layers;
     this._model = model;
     this._kind = kind;
     this._source = source;
     this._view = null;
   }
 
-  /** Float32Array [layers][heads][rows][cols] over wasm memory. */
+  /** Whether every layer was recorded (see the capture limit at the top of this file). */
+  get complete() {
+    return this.recordedLayers === this.layers;
+  }
+
+  hasLayer(layer) {
+    return layer >= this.firstLayer && layer < this.firstLayer + this.recordedLayers;
+  }
+
+  /** Float32Array [recorded layers][heads][rows][cols] over wasm memory. */
   get data() {
     const model = this._model;
     model._checkAlive();
@@ -234,16 +257,17 @@ class AttentionView {
       if (!this._view || this._view.buffer !== heap.buffer) {
         const pointer = mod[`_attnviz_${this._source}`](model._handle, this._kind);
         if (!pointer) throw new Error(`this run has no ${this._source.replace('_', ' ')} of that kind`);
-        this._view = new Float32Array(heap.buffer, pointer, this.layers * this.heads * this.rows * this.cols);
+        this._view = new Float32Array(heap.buffer, pointer, this.recordedLayers * this.heads * this.rows * this.cols);
       }
       return this._view;
     });
   }
 
-  /** The [rows][cols] matrix of one head, as a view. */
+  /** The [rows][cols] matrix of one head, as a view; null for a layer the run did not record. */
   head(layer, head) {
+    if (!this.hasLayer(layer)) return null;
     const size = this.rows * this.cols;
-    const start = (layer * this.heads + head) * size;
+    const start = ((layer - this.firstLayer) * this.heads + head) * size;
     return this.data.subarray(start, start + size);
   }
 }
@@ -269,9 +293,13 @@ class Model {
    * decoding greedily), continuation (causal LM: greedy tokens after the text).
    * Throws an Error naming the problem (unknown characters, empty text).
    */
-  run(text, { target = null, continuation = 0, scores = false, valueNorms = false } = {}) {
+  run(text, {
+    target = null, continuation = 0, scores = false, valueNorms = false,
+    captureLimit = DEFAULT_CAPTURE_LIMIT, captureLayers = {},
+  } = {}) {
     this._checkAlive();
     this._setCaptures(!!scores, !!valueNorms);
+    this._setCaptureLimit(captureLimit, captureLayers);
     const hasTarget = target !== null && target !== undefined;
     const textBytes = encoder.encode(String(text));
     const targetBytes = encoder.encode(hasTarget ? String(target) : '');
@@ -345,6 +373,17 @@ class Model {
       if (!mod._attnviz_set_captures(this._handle, scores ? 1 : 0, valueNorms ? 1 : 0)) throw new Error(lastError(mod));
     });
     this._captures = key;
+  }
+
+  _setCaptureLimit(limit, layers) {
+    const floats = Number.isFinite(limit) && limit > 0 ? Math.min(Math.floor(limit), 2 ** 31 - 1) : 0;
+    const kept = KINDS.map(([name]) => (Number.isInteger(layers?.[name]) ? layers[name] : 0));
+    const key = [floats, ...kept].join(',');
+    if (this._captureLimit === key) return;
+    call(this._instance, (mod) => {
+      if (!mod._attnviz_set_capture_limit(this._handle, floats, ...kept)) throw new Error(lastError(mod));
+    });
+    this._captureLimit = key;
   }
 
   /** Frees the model's memory in the engine. The object is unusable afterwards. */

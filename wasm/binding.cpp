@@ -169,6 +169,19 @@ EMSCRIPTEN_KEEPALIVE int attnviz_set_captures(int handle, int scores, int value_
   return 1;
 }
 
+// A bound on the attention later runs record: when one kind's attention for every layer
+// would take more than `limit` floats (0: no limit), only layer layer_<kind> of it is kept.
+EMSCRIPTEN_KEEPALIVE int attnviz_set_capture_limit(int handle, int limit, int encoder_self_layer,
+                                                   int decoder_self_layer, int cross_layer) {
+  Session* s = find(handle);
+  if (!s) return 0;
+  s->probes.capture_limit = limit > 0 ? size_t(limit) : 0;
+  s->probes.capture_layer[0] = encoder_self_layer;
+  s->probes.capture_layer[1] = decoder_self_layer;
+  s->probes.capture_layer[2] = cross_layer;
+  return 1;
+}
+
 // The last run's pre-softmax scores of one kind (shaped as its attention; masked: -inf), or
 // its value norms ([layers][heads][1][keys]); null when not captured.
 EMSCRIPTEN_KEEPALIVE const float* attnviz_scores(int handle, int kind) {

@@ -147,3 +147,29 @@ test('views survive memory growth', async () => {
   for (const m of others) m.dispose();
   model.dispose();
 });
+
+test('past the capture limit a run records the layer asked for, says so, and captureLimit 0 records all', async () => {
+  const model = await loadModel(fs.readFileSync(path.join(fixtures, 's2s_seed_small.weights.json')));
+  const vocab = model.info().tokenizer.src_vocab.filter((t) => t.length === 1);
+  const text = vocab.slice(0, 4).join('');
+  const full = model.run(text, { captureLimit: 0 });
+  const enc = full.encoderSelf;
+  assert.ok(enc.layers > 1 && enc.complete);
+  const fullCopy = enc.data.slice();
+  const perLayer = enc.heads * enc.rows * enc.cols;
+  const cut = model.run(text, { captureLimit: enc.layers * perLayer - 1, captureLayers: { encoderSelf: 1 } });
+  assert.deepEqual(cut.output, full.output);
+  const view = cut.encoderSelf;
+  assert.equal(view.complete, false);
+  assert.equal(view.firstLayer, 1);
+  assert.equal(view.recordedLayers, 1);
+  assert.equal(view.data.length, perLayer);
+  assert.equal(view.head(0, 0), null);
+  assert.deepEqual(Array.from(view.head(1, 2)), Array.from(fullCopy.subarray(perLayer + 2 * enc.rows * enc.cols, perLayer + 3 * enc.rows * enc.cols)));
+  assert.match(cut.notices.join('\n'), /encoder self-attention: attention recorded for layer 1 of \d+ only \(every layer would take [\d.]+ MiB, over the capture limit/);
+  // The default limit (32 MiB a kind) leaves a small model's attention whole.
+  const again = model.run(text);
+  assert.ok(again.encoderSelf.complete && again.cross.complete);
+  assert.deepEqual(again.encoderSelf.data, fullCopy);
+  model.dispose();
+});
