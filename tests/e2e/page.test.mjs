@@ -338,7 +338,8 @@ describe('attnviz page in headless Chromium', () => {
     assert.equal(json.matrix.length, info.rows);
     assert.equal(json.matrix[0].length, info.cols);
     const all = json.all_heads;
-    assert.equal(all.data.length, all.layers * all.heads * all.rows * all.cols);
+    assert.equal(all.data.length, all.recorded_layers * all.heads * all.rows * all.cols);
+    assert.equal(all.recorded_layers, all.layers);
 
     const png = await save('#export-png');
     assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);

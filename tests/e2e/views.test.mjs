@@ -2,8 +2,9 @@
 // with the strict CSP: head view, rollout, inside one head, value-weighted, compare, and live
 // head ablation. Assumes the site is built in build/wasm/web.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ARTIFACTS, assertClean, useSite } from './site.mjs';
+import { ARTIFACTS, assertClean, dropFile, useSite } from './site.mjs';
 
 const site = useSite();
 
@@ -61,6 +62,33 @@ test('rollout: output -> source for seq2seq, through the chosen layer for a caus
   assert.notEqual((await panel(lm.page, 'rollout-main')).hash, first.hash, 'rollout through 3 layers differs from 1');
   assertClean(problems);
   assertClean(lm.problems);
+});
+
+test('a text past the capture limit: one layer recorded and said so, another layer re-run when picked, every layer on request', async () => {
+  const { page, problems } = await site.open('?model=s2s-seed-small&text=ab');
+  // A small LM whose 2 layers x 2 heads at 2100 tokens (17.6 M floats) pass the 8 M-float limit.
+  const weights = JSON.parse(readFileSync(new URL('../fixtures/lm_sinusoidal_nobias_h2.weights.json', import.meta.url), 'utf8'));
+  weights.config.max_len = 2100;
+  await dropFile(page, 'long.json', JSON.stringify(weights));
+  await page.waitForFunction(() => document.body.dataset.model === 'file');
+  await page.fill('#text-input', '1+2='.repeat(525).slice(0, 2099));
+  const notice = /attention recorded for layer (\d) of 2 only \(every layer would take 67\.2 MiB, over the capture limit of 32\.0 MiB\)/;
+  await page.waitForFunction((source) => new RegExp(source).test(document.getElementById('notices').textContent), notice.source);
+  assert.equal((await page.textContent('#notices')).match(notice)[1], '0');
+  assert.equal(await page.$$eval('#head-grid .thumb.unrecorded', (t) => t.map((b) => b.dataset.layer).join()), '1,1,1');
+
+  await page.selectOption('#layer-select', '1');  // the second layer: run again, keeping that one
+  await page.waitForFunction(() => /layer 1 of 2 only/.test(document.getElementById('notices').textContent));
+  assert.equal(await page.$eval('#heatmap', (c) => c.dataset.layer), '1');
+  assert.equal(await page.$$eval('#head-grid .thumb.unrecorded', (t) => t.map((b) => b.dataset.layer).join()), '0,0,0');
+
+  await openTab(page, 'rollout');
+  assert.match(await page.textContent('#view-rollout'), /recorded one layer of each kind only/);
+  await page.click('#view-rollout .capture-all');
+  await page.waitForFunction(() => /Rollout through layer 2 of 2/.test(document.getElementById('view-rollout').textContent));
+  assert.doesNotMatch(await page.textContent('#notices'), /attention recorded for layer/);
+  assert.equal(await page.$$eval('#head-grid .thumb.unrecorded', (t) => t.length), 0);
+  assertClean(problems);
 });
 
 test('inside one head: scores with causal masks hatched, softmax at a display-only temperature', async () => {

@@ -57,8 +57,11 @@ export function toJson(snapshot) {
     matrix: nested,                    // [rows][cols], as shown
     all_heads: {                       // every layer and head of this kind, all positions
       layers: attention.layers, heads: attention.heads, rows: attention.rows, cols: attention.cols,
+      // The layers recorded: all of them, unless the text was long enough for the capture
+      // limit to keep only the one shown.
+      first_layer: attention.firstLayer ?? 0, recorded_layers: attention.recordedLayers ?? attention.layers,
       row_tokens: snapshot.allRowTokens, col_tokens: snapshot.allColTokens,
-      data: Array.from(attention.data), // flat [layers][heads][rows][cols]
+      data: Array.from(attention.data), // flat [recorded_layers][heads][rows][cols]
     },
   });
 }

@@ -64,12 +64,13 @@ export class GridView {
         const button = document.createElement('button');
         button.type = 'button';
         button.className = 'thumb';
-        button.setAttribute('aria-label', `${kindLabel}, layer ${l + 1}, ${head === HEAD_AVERAGE ? 'average of the heads' : `head ${h + 1}`}`);
+        const name = `${kindLabel}, layer ${l + 1}, ${head === HEAD_AVERAGE ? 'average of the heads' : `head ${h + 1}`}`;
+        button.setAttribute('aria-label', name);
         button.dataset.layer = String(l);
         button.dataset.head = String(head);
         button.addEventListener('click', () => this.onPick(l, head));
         place(button, l + 2, h + 2);
-        this.cells.push({ layer: l, head, button, row: l, column: h });
+        this.cells.push({ layer: l, head, button, row: l, column: h, name });
       }
     }
     // Over the thumbnails' area, from the first button's corner; last, so it is on top.
@@ -127,7 +128,14 @@ export class GridView {
     this.unit = ensure(this.unit, rows * cols);
     this.scratch = ensure(this.scratch, attention.rows * attention.cols);
     this.painter.prepare(rows, cols, this.cells.length);
+    // A layer the run did not record (a long text, past the capture limit) stays blank.
+    const recorded = (cell) => attention.hasLayer(cell.layer);
+    for (const cell of this.cells) {
+      cell.button.classList.toggle('unrecorded', !recorded(cell));
+      setAttr(cell.button, 'aria-label', recorded(cell) ? cell.name : `${cell.name}: not recorded for this long text; open it to see it`);
+    }
     this.cells.forEach((cell, i) => {
+      if (!recorded(cell)) return;
       const source = cell.head === HEAD_AVERAGE ? averageHeads(attention, cell.layer, this.scratch) : attention.head(cell.layer, cell.head);
       const matrix = full ? source : gather(source, attention.cols, rowIndex, colIndex, this.gathered);
       normalise(matrix, rows, cols, options, this.unit);
@@ -137,6 +145,10 @@ export class GridView {
     const dx = INSET + Math.floor((size - width) / 2);
     const dy = INSET + Math.floor((size - height) / 2);
     this.cells.forEach((cell, i) => {
+      if (!recorded(cell)) {
+        ctx.clearRect(cell.column * (box + GAP), cell.row * (box + GAP), box, box);
+        return;
+      }
       this.painter.blit(ctx, i, cell.column * (box + GAP) + dx, cell.row * (box + GAP) + dy, width, height);
     });
   }

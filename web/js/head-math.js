@@ -2,10 +2,13 @@
 // Float32Arrays (no DOM; tested under Node by tests/web/rollout.test.mjs against
 // tools/make_rollout_reference.py).
 
-/** The [rows][cols] block of head (layer, head) of a view { heads, rows, cols, data }. */
+/**
+ * The [rows][cols] block of head (layer, head) of a view { heads, rows, cols, data }, whose
+ * data starts at layer view.firstLayer (0 when absent; see the capture limit in attnviz.js).
+ */
 export function headBlock(view, layer, head) {
   const size = view.rows * view.cols;
-  const start = (layer * view.heads + head) * size;
+  const start = ((layer - (view.firstLayer ?? 0)) * view.heads + head) * size;
   return view.data.subarray(start, start + size);
 }
 
@@ -52,7 +55,8 @@ export function finiteRange(values, n = values.length) {
 /**
  * Value-weighted attention (Kobayashi et al. 2020): out[i][j] = a_ij * ||v_j W_O^h||, the norm of
  * the vector key j actually adds to query i's output through head h. attention: the kind's
- * view [layers][heads][rows][cols]; norms: its value-norm view [layers][heads][1][cols].
+ * view [layers][heads][rows][cols] (from layer attention.firstLayer, 0 when absent); norms:
+ * its value-norm view [layers][heads][1][cols].
  * head < 0: the mean over the heads of each head's a_ij * norm_j.
  */
 export function valueWeighted(attention, norms, layer, head, out = new Float32Array(attention.rows * attention.cols)) {
@@ -64,7 +68,7 @@ export function valueWeighted(attention, norms, layer, head, out = new Float32Ar
   const scale = 1 / list.length;
   out.fill(0, 0, size);
   for (const h of list) {
-    const start = (layer * heads + h) * size;
+    const start = ((layer - (attention.firstLayer ?? 0)) * heads + h) * size;
     const normStart = (layer * heads + h) * cols;
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) out[r * cols + c] += a[start + r * cols + c] * n[normStart + c] * scale;

@@ -147,13 +147,26 @@ const embedApi = installEmbedApi({
   setView: (patch) => change(patch),
 });
 
-/** Applies a change of view options (no re-run needed: the attention of every kind is there). */
+/**
+ * Applies a change of view options. No re-run is needed, since every kind's attention is
+ * there, unless the text was long enough that the run recorded one layer and another is asked
+ * for.
+ */
 function change(patch) {
   Object.assign(state, patch);
   if ('kind' in patch || 'showPadding' in patch) state.highlight = null;
   clampToModel();
-  requestDraw();
+  const attention = app.result?.[state.kind];
+  if (attention && !attention.hasLayer(state.layer)) requestRun();
+  else requestDraw();
   scheduleUrl();
+}
+
+/** The layer of each kind a run keeps when it can keep only one: the one on screen. */
+function captureLayers() {
+  const layers = {};
+  for (const kind of kindsOf(app.info)) layers[kind] = Math.min(state.layer, layersOf(kind, app.info) - 1);
+  return layers;
 }
 
 function clampToModel() {
@@ -300,6 +313,7 @@ function runModel(text, options) {
 function run() {
   const options = {
     ...(app.info.config.architecture === 'seq2seq' ? {} : { continuation: LM_CONTINUATION }),
+    captureLayers: captureLayers(),
     ...views.runOptions(),
   };
   const { text, cut } = modelInput();
@@ -531,6 +545,7 @@ function useModel(model, entry, text, source) {
   app.info = model.info();
   app.result = null;
   app.goodText = null;
+  views.resetCapture();
   if (previous && previous !== model) previous.dispose();
   state.modelId = entry.id ?? null;
   state.text = text;

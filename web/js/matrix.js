@@ -11,11 +11,10 @@ export function ensure(buffer, size) {
 export function averageHeads(attention, layer, out) {
   const size = attention.rows * attention.cols;
   out.fill(0, 0, size);
-  const data = attention.data;
   const scale = 1 / attention.heads;
   for (let h = 0; h < attention.heads; h++) {
-    const start = (layer * attention.heads + h) * size;
-    for (let i = 0; i < size; i++) out[i] += data[start + i] * scale;
+    const head = attention.head(layer, h);
+    for (let i = 0; i < size; i++) out[i] += head[i] * scale;
   }
   return out.subarray(0, size);
 }

@@ -161,7 +161,14 @@ export class ViewsPanel {
     const body = this.bodies.rollout;
     this.rolloutNote = make('p', 'hint');
     this.rolloutPair = make('div', 'pair');
-    body.append(this.rolloutNote, this.rolloutPair);
+    this.captureAllButton = make('button', 'capture-all');
+    this.captureAllButton.type = 'button';
+    this.captureAllButton.hidden = true;
+    this.captureAllButton.addEventListener('click', () => {
+      this.captureAll = true;
+      this.hooks.requestRun();
+    });
+    body.append(this.rolloutNote, this.captureAllButton, this.rolloutPair);
     this.rolloutMain = new MatrixPanel(this.rolloutPair, 'rollout-main');
     this.rolloutSide = new MatrixPanel(this.rolloutPair, 'rollout-side');
   }
@@ -250,9 +257,21 @@ export class ViewsPanel {
     this.panel.dataset.tab = this.tab;
   }
 
-  /** What the page's runs must capture for the open view. */
+  /**
+   * What the page's runs must capture for the open view. Past the engine's capture limit a
+   * run records one layer of each kind; rollout needs them all, so it can ask for every layer.
+   */
   runOptions() {
-    return { scores: this.tab === 'inside', valueNorms: this.tab === 'value' };
+    return {
+      scores: this.tab === 'inside',
+      valueNorms: this.tab === 'value',
+      ...(this.captureAll ? { captureLimit: 0 } : {}),
+    };
+  }
+
+  /** A new model: back to the bounded capture. */
+  resetCapture() {
+    this.captureAll = false;
   }
 
   // ---- ablation -------------------------------------------------------------------------
@@ -411,6 +430,16 @@ export class ViewsPanel {
     const srcIndex = result.srcTokens.map((_, i) => i).filter((i) => state.showPadding || result.srcTokens[i] !== pad);
     const srcTokens = srcIndex.map((i) => result.srcTokens[i]);
     const pick = (matrix, cols, rows, colIdx) => gather(matrix, cols, rows, colIdx, new Float32Array(rows.length * colIdx.length));
+    const needed = (seq2seq ? [result.encoderSelf, result.decoderSelf, result.cross] : [result.encoderSelf]).filter(Boolean);
+    const partial = needed.filter((attention) => !attention.complete);
+    this.rolloutPair.hidden = partial.length > 0;
+    this.captureAllButton.hidden = partial.length === 0;
+    if (partial.length) {
+      const floats = needed.reduce((sum, a) => sum + a.layers * a.heads * a.rows * a.cols, 0);
+      this.rolloutNote.textContent = 'Rollout multiplies the attention of every layer, but this text is long enough that the run recorded one layer of each kind only (see the notice above).';
+      this.captureAllButton.textContent = `Record every layer (${(floats * 4 / 2 ** 20).toFixed(1)} MiB) and show the rollout`;
+      return;
+    }
     if (!seq2seq) {
       const enc = result.encoderSelf;
       const upTo = state.layer;
@@ -545,9 +574,12 @@ export class ViewsPanel {
       this.compareNote.textContent = `${entry.title} has no ${kindLabel(state.kind, info)}: pick another model or kind.`;
       return;
     }
+    // B's layer: this page's, or B's last when it has fewer (the one B records if it can keep one).
+    const layer = Math.min(state.layer, layersOf(state.kind, bInfo) - 1);
     let b;
     try {
-      b = model.run(this.compare.text, bInfo.config.architecture === 'seq2seq' ? {} : { continuation: LM_CONTINUATION });
+      const kept = { captureLayers: { [state.kind]: layer } };
+      b = model.run(this.compare.text, bInfo.config.architecture === 'seq2seq' ? kept : { ...kept, continuation: LM_CONTINUATION });
     } catch (error) {
       if (error.engineAborted) throw error;
       this.compareNote.textContent = `B: ${error.message}`;
@@ -555,7 +587,6 @@ export class ViewsPanel {
     }
     const a = result[state.kind];
     const bAtt = b[state.kind];
-    const layer = Math.min(state.layer, bAtt.layers - 1);
     const headOf = (att, l, h) => {
       if (h !== HEAD_AVERAGE && h < att.heads) return att.head(l, h);
       const out = new Float32Array(att.rows * att.cols);
