@@ -47,9 +47,10 @@ void attend(const Eigen::Ref<const Matrix>& q, const HeadPanels& keys_values, in
     auto hidden = [&](Eigen::Index i, Eigen::Index j) {
       return (mask.causal && j > mask.query_offset + i) || (mask.key_padding && mask.key_padding[j]);
     };
-    for (Eigen::Index i = 0; i < queries; ++i)
-      for (Eigen::Index j = 0; j < keys; ++j)
-        if (hidden(i, j)) scores(i, j) = minus_inf;
+    if (mask.causal || mask.key_padding)
+      for (Eigen::Index i = 0; i < queries; ++i)
+        for (Eigen::Index j = 0; j < keys; ++j)
+          if (hidden(i, j)) scores(i, j) = minus_inf;
     copy_rows(scores, record.scores, h);
     const Ablation ablation = record.ablation ? record.ablation[h] : Ablation::kNone;
     if (ablation == Ablation::kUniform) {

@@ -6,10 +6,11 @@
 #include <cmath>
 #include <limits>
 
-// Every op here fixes its order of arithmetic in plain loops, and takes exp and erf in double
-// (correctly rounded to float on every libm we meet), so the native and the WebAssembly
-// builds compute bit-for-bit the same numbers: vectorising changes no result, since lanes
-// never share a sum. Eigen's own products and packet exp differ between SSE and wasm.
+// Every op here fixes its order of arithmetic in plain loops, computes softmax's exp from
+// plain float multiplies and adds (simd.h, exp) and takes erf in double (correctly rounded to
+// float on every libm we meet), so the native and the WebAssembly builds compute bit-for-bit
+// the same numbers: vectorising changes no result, since lanes never share a sum. Eigen's own
+// products and packet exp differ between SSE and wasm.
 
 namespace attnviz {
 
@@ -153,24 +154,34 @@ void gelu(Eigen::Ref<Matrix> x) {
 }
 
 void softmax_rows(Eigen::Ref<Matrix> x) {
+  using namespace simd;
   const float minus_inf = -std::numeric_limits<float>::infinity();
+  const int n = static_cast<int>(x.cols());
+  // e^(v - max) of four entries; a masked (-inf) entry becomes exactly 0, as in PyTorch.
+  const auto exp_minus = [&](const float* in, float max, float* out) {
+    const f32x4 v = load(in);
+    store(out, zero_where_equal(v, splat(minus_inf), exp(sub(v, splat(max)))));
+  };
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     float* row = &x(r, 0);
-    const int n = static_cast<int>(x.cols());
     float max = minus_inf;
     for (int i = 0; i < n; ++i) max = std::max(max, row[i]);
     if (max == minus_inf) {  // every key masked
       for (int i = 0; i < n; ++i) row[i] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
-    double total = 0;
-    for (int i = 0; i < n; ++i) {
-      // A masked (-inf) entry becomes exactly 0, as in PyTorch.
-      row[i] = row[i] == minus_inf ? 0.0f : static_cast<float>(std::exp(double(row[i] - max)));
-      total += row[i];
+    int i = 0;
+    for (; i + 4 <= n; i += 4) exp_minus(row + i, max, row + i);
+    if (i < n) {  // the last n % 4 through the same lanes, so every entry rounds alike
+      float tail[4] = {minus_inf, minus_inf, minus_inf, minus_inf};
+      std::copy(row + i, row + n, tail);
+      exp_minus(tail, max, tail);
+      std::copy(tail, tail + (n - i), row + i);
     }
+    double total = 0;
+    for (int j = 0; j < n; ++j) total += row[j];
     const float inv_total = static_cast<float>(1.0 / total);
-    for (int i = 0; i < n; ++i) row[i] *= inv_total;
+    for (int j = 0; j < n; ++j) row[j] *= inv_total;
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "attention.h"
 #include "ops.h"
+#include "simd.h"
 
 namespace attnviz {
 namespace {
@@ -64,6 +65,27 @@ TEST(Product, EveryShapeSumsInOrderExactly) {
             ASSERT_EQ(y(i, o), sum) << rows << " x " << in << " x " << out << " at " << i << ", " << o;
           }
       }
+}
+
+// softmax's exp (simd.h): a polynomial in plain float operations, so every build agrees; here
+// against the correctly rounded value, in units in the last place.
+TEST(Exp, WithinTwoUlpOfTheTrueValue) {
+  double worst = 0;
+  for (int i = 0; i <= 400000; ++i) {
+    const float x = -87.0f + 175.0f * float(i) / 400000;  // [-87, 88]
+    float in[4] = {x, x, x, x}, out[4];
+    simd::store(out, simd::exp(simd::load(in)));
+    const double truth = std::exp(double(x));
+    const double ulp = std::ldexp(1.0, std::ilogb(truth) - 23);
+    worst = std::max(worst, std::abs(out[0] - truth) / ulp);
+  }
+  EXPECT_LE(worst, 2.0);
+  float in[4] = {0.0f, -200.0f, -std::numeric_limits<float>::infinity(), 1.0f}, out[4];
+  simd::store(out, simd::exp(simd::load(in)));
+  EXPECT_EQ(out[0], 1.0f);
+  EXPECT_GT(out[1], 0.0f);  // held at e^-87
+  EXPECT_LT(out[1], 2e-38f);
+  EXPECT_EQ(out[1], out[2]);
 }
 
 TEST(Linear, MatchesLoopReference) {
