@@ -298,6 +298,11 @@ if (SCALE.length) {
   }
   const heap = results.chromium?.scale?.heap_bytes;
   if (heap) out(`Our wasm heap after the n = 512 run in Chromium: ${(heap / (1 << 20)).toFixed(0)} MiB (weights, buffers and the captured attention).`);
+  const mib = (floats) => `${(floats * 4 / (1 << 20)).toFixed(1)} MiB`;
+  for (const s of results.chromium?.scale?.scale ?? []) {
+    if (!s.bounded) continue;
+    out(`With the JS API's default capture limit (8 Mi floats, 32 MiB, a kind), n = ${s.n} records one layer: ${mib(s.bounded.kept)} instead of ${mib(s.bounded.full)}, ${cell(s.bounded.ms)} ms in Chromium (full capture ${cell(s.ms)} ms).`);
+  }
 }
 
 if (MATMUL.native && MATMUL.wasm) {
