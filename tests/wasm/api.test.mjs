@@ -14,7 +14,7 @@ const site = path.join(root, 'build/wasm/web');
 const cli = path.join(root, 'build/bin/attnviz');
 const fixtures = path.join(root, 'tests/fixtures');
 
-const { initEngine, loadModel } = await import(path.join(site, 'attnviz.js'));
+const { engineStatus, initEngine, loadModel } = await import(path.join(site, 'attnviz.js'));
 await initEngine({ wasmBinary: fs.readFileSync(path.join(site, 'attnviz_core.wasm')) });
 
 const KINDS = { encoder_self: 'encoderSelf', decoder_self: 'decoderSelf', cross: 'cross' };
@@ -172,4 +172,10 @@ test('past the capture limit a run records the layer asked for, says so, and cap
   assert.ok(again.encoderSelf.complete && again.cross.complete);
   assert.deepEqual(again.encoderSelf.data, fullCopy);
   model.dispose();
+});
+
+test('the engine warms its load and run paths up when it starts', () => {
+  // initEngine loads and runs a model of zeros built in attnviz.js (V8 compiles on first call).
+  assert.equal(engineStatus().warmedUp, true);
+  assert.equal(engineStatus().models, 0);  // and disposes of it
 });

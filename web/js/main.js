@@ -2,7 +2,7 @@
 // an input event at once (bursts coalesced into one run + draw per animation frame) and hands
 // each view what it shows.
 
-import { loadModel } from '../attnviz.js';
+import { initEngine, loadModel } from '../attnviz.js';
 import { colormapTable } from './colormaps.js';
 import { onWidthChange, setAttr, setText, visibleText } from './draw.js';
 import { ControlsView, kindLabel, kindsOf, layersOf } from './controls-view.js';
@@ -760,6 +760,8 @@ function wire() {
 }
 
 async function boot() {
+  // The engine starts (fetch, compile, warm-up) while the manifest and the weights download.
+  initEngine().catch(() => {});  // a failure shows when the model loads
   const fromUrl = readUrl(state, location.search);
   if (state.embed) {
     document.body.classList.add('embed');
