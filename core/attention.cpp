@@ -1,9 +1,7 @@
 #include "attention.h"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
-#include <vector>
 
 #include "ops.h"
 

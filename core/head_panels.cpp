@@ -18,7 +18,8 @@ void HeadPanels::append(const Eigen::Ref<const Matrix>& k, const Eigen::Ref<cons
     const int j = count_;
     for (int h = 0; h < nhead_; ++h) {
       // Key j is column j of k_h^T; value j is row j of v_h.
-      float* key_column = keys_.data() + h * key_head_stride() + size_t(j / kPanel) * head_dim_ * kPanel + j % kPanel;
+      float* key_column = keys_.data() + h * key_head_stride() +
+                          size_t(j / kPanel) * head_dim_ * kPanel + j % kPanel;
       float* value_row = values_.data() + h * value_head_stride() + size_t(j) * kPanel;
       for (int e = 0; e < head_dim_; ++e) {
         key_column[size_t(e) * kPanel] = k(i, h * head_dim_ + e);

@@ -17,7 +17,8 @@ namespace attnviz {
 namespace {
 
 // A pass over the rows takes this many panels (32 columns): while every row group runs through
-// them, they stay in L1, so the weights stream in from memory once per product.
+// them they stay in cache (L1 up to 384 inputs, L2 beyond), so the weights stream in from
+// memory once per product.
 constexpr int kBlockPanels = 4;
 
 // One R x P-panel tile of y = x W + b: R rows of x times P panels of W (8 P columns), the R x
