@@ -3,8 +3,10 @@
 // k x n weights, k, n = 128..512. The same file builds natively and with em++ (run in Node),
 // so bench/run can print the wasm build's throughput as a ratio of the native (SSE2) one.
 //
-// Prints one JSON line: {"engine", "products": [{"m", "k", "n", "gflops", "reps"}]}; gflops is
-// the median over batches of 2 m k n flops per product.
+// Prints one JSON line: {"engine", "products": [{"m", "k", "n", "gflops", "reps"}], "stream"};
+// gflops is the median over batches of 2 m k n flops per product. "stream" is the memory floor
+// of a decode step: {"mib", "gbps"}, reading 22 MiB (the large bench model's decoder weights,
+// what each of its decode steps reads) once, in order, four vectors at a time.
 //
 // usage: bench_matmul [--budget-ms=B]   (per shape; default 150)
 #include <algorithm>
@@ -15,11 +17,39 @@
 #include <vector>
 
 #include "ops.h"
+#include "simd.h"
 
 namespace {
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// One in-order pass over data: the sum of its floats, four vectors at a time.
+float stream_pass(const std::vector<float>& data) {
+  using namespace attnviz::simd;
+  f32x4 acc[4] = {splat(0.0f), splat(0.0f), splat(0.0f), splat(0.0f)};
+  for (size_t i = 0; i < data.size(); i += 16)
+    for (int v = 0; v < 4; ++v) acc[v] = add(acc[v], load(&data[i + 4 * v]));
+  float lanes[4];
+  store(lanes, add(add(acc[0], acc[1]), add(acc[2], acc[3])));
+  return lanes[0];
+}
+
+// GB/s of one pass over `mib` MiB, the median of 15 after 15 more that fault the memory in and
+// let a wasm engine optimise the pass (V8 does so between calls, not within one).
+double stream_gbps(int mib) {
+  const std::vector<float> data(size_t(mib) << 18, 1.0f);
+  std::vector<double> ms;
+  float sink = 0;
+  for (int pass = 0; pass < 30; ++pass) {
+    const double start = now_ms();
+    sink += stream_pass(data);
+    if (pass >= 15) ms.push_back(now_ms() - start);
+  }
+  std::sort(ms.begin(), ms.end());
+  if (sink < 0) std::printf(" ");  // keeps the sums
+  return double(mib) * (1 << 20) / (ms[ms.size() / 2] * 1e6);
 }
 
 }  // namespace
@@ -75,6 +105,7 @@ int main(int argc, char** argv) {
       first = false;
     }
   }
-  std::printf("]}\n");
+  const int mib = 22;
+  std::printf("], \"stream\": {\"mib\": %d, \"gbps\": %.2f}}\n", mib, stream_gbps(mib));
   return 0;
 }

@@ -324,6 +324,9 @@ if (MATMUL.native && MATMUL.wasm) {
   const identical = products.every((p) => p.check === p.wasm.check);
   out(`wasm / native: geometric mean ${geomean.toFixed(2)}, lowest ${Math.min(...ratios).toFixed(2)}; target >= 0.75: ${geomean >= 0.75 ? 'met' : 'not met'} (geometric mean). ` +
     `Results ${identical ? 'bit-identical' : 'DIFFERENT'} in both builds.`);
+  const stream = (r) => (r.stream ? `${r.stream.gbps.toFixed(1)} GB/s` : 'n/a');
+  out(`The memory floor of a decode step: one in-order read of ${MATMUL.native.stream?.mib ?? 22} MiB (what each decode step of the large model reads) runs at ` +
+    `${stream(MATMUL.native)} natively and ${stream(MATMUL.wasm)} in wasm (Node), one core.`);
 }
 
 out();
