@@ -324,9 +324,12 @@ if (MATMUL.native && MATMUL.wasm) {
   const identical = products.every((p) => p.check === p.wasm.check);
   out(`wasm / native: geometric mean ${geomean.toFixed(2)}, lowest ${Math.min(...ratios).toFixed(2)}; target >= 0.75: ${geomean >= 0.75 ? 'met' : 'not met'} (geometric mean). ` +
     `Results ${identical ? 'bit-identical' : 'DIFFERENT'} in both builds.`);
-  const stream = (r) => (r.stream ? `${r.stream.gbps.toFixed(1)} GB/s` : 'n/a');
-  out(`The memory floor of a decode step: one in-order read of ${MATMUL.native.stream?.mib ?? 22} MiB (what each decode step of the large model reads) runs at ` +
-    `${stream(MATMUL.native)} natively and ${stream(MATMUL.wasm)} in wasm (Node), one core.`);
+  // Native only: Node 20's V8 runs the same wasm loop well below what the memory gives
+  // (Chromium's runs it near the native figure), so its number would not be the floor.
+  if (MATMUL.native.stream) {
+    out(`The memory floor of a decode step: one in-order read of ${MATMUL.native.stream.mib} MiB (what each decode step of the large model reads) ` +
+      `runs at ${MATMUL.native.stream.gbps.toFixed(1)} GB/s natively on one core.`);
+  }
 }
 
 out();
