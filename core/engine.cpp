@@ -142,8 +142,9 @@ void Engine::reset_traces(AttentionKind kind, int rows, int cols, RunResult& res
       const std::string text = std::to_string(double(floats) * 4 / (1 << 20));
       return text.substr(0, text.find('.') + 2) + " MiB";
     };
+    // Counted from 1 here, as "of N" reads and as the page shows layers.
     result.notices.push_back(std::string(names[k]) + ": attention recorded for layer " +
-                             std::to_string(only) + " of " + std::to_string(layers) +
+                             std::to_string(only + 1) + " of " + std::to_string(layers) +
                              " only (every layer would take " + mib(every_layer) +
                              ", over the capture limit of " + mib(capture_limit_) + ")");
   }

@@ -63,7 +63,8 @@ struct RunOptions {
   bool capture_value_norms = false;  // also record value norms (RunResult::value_norms)
   // A bound on what is recorded: when one kind's attention for every layer and head would
   // take more than capture_limit floats (0: no limit), only its layer capture_layer[kind]
-  // is recorded (every head of it; scores likewise), and a notice says so.
+  // is recorded (every head of it; scores likewise), and a notice says so (counting layers
+  // from 1).
   size_t capture_limit = 0;
   int capture_layer[3] = {0, 0, 0};  // indexed by AttentionKind
 };

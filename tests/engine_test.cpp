@@ -293,7 +293,7 @@ TEST(Engine, CaptureLimitRecordsOneLayerAndSaysSo) {
   EXPECT_EQ(cut.cross.first_layer, 1);
   EXPECT_EQ(cut.cross.at(1, 0, 0, 2), full.cross.at(1, 0, 0, 2));
   ASSERT_FALSE(cut.notices.empty());
-  EXPECT_NE(cut.notices[0].find("encoder self-attention: attention recorded for layer 1 of 2 only"),
+  EXPECT_NE(cut.notices[0].find("encoder self-attention: attention recorded for layer 2 of 2 only"),
             std::string::npos)
       << cut.notices[0];
   EXPECT_NE(cut.notices[0].find("over the capture limit"), std::string::npos);

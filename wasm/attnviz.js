@@ -9,10 +9,10 @@
 //
 // What a run records is bounded: when one kind's attention for every layer and head would take
 // more than captureLimit floats (default DEFAULT_CAPTURE_LIMIT, 32 MiB: a 6-layer, 8-head model
-// at about 400 tokens), only layer captureLayers[kind] of that kind is recorded, every head of
-// it, and r.notices says so. Such a view has complete false, firstLayer and recordedLayers
-// naming the layers it holds, data [recordedLayers][heads][rows][cols], and head(l, h) null
-// for the layers it lacks. Ask for the full set with captureLimit: 0:
+// at about 400 tokens), only layer captureLayers[kind] (0-based) of that kind is recorded,
+// every head of it, and r.notices says so (counting layers from 1, as the page shows them).
+// Such a view has complete false, firstLayer and recordedLayers naming the layers it holds,
+// data [recordedLayers][heads][rows][cols], and head(l, h) null for the layers it lacks. Ask for the full set with captureLimit: 0:
 //   model.run(text, { captureLimit: 0 });
 //   model.run(text, { captureLayers: { encoderSelf: 2, cross: 5 } });  // the layers to keep if cut
 //   model.info(); model.dispose();

@@ -74,11 +74,11 @@ test('a text past the capture limit: one layer recorded and said so, another lay
   await page.fill('#text-input', '1+2='.repeat(525).slice(0, 2099));
   const notice = /attention recorded for layer (\d) of 2 only \(every layer would take 67\.2 MiB, over the capture limit of 32\.0 MiB\)/;
   await page.waitForFunction((source) => new RegExp(source).test(document.getElementById('notices').textContent), notice.source);
-  assert.equal((await page.textContent('#notices')).match(notice)[1], '0');
+  assert.equal((await page.textContent('#notices')).match(notice)[1], '1');  // counted from 1, as shown
   assert.equal(await page.$$eval('#head-grid .thumb.unrecorded', (t) => t.map((b) => b.dataset.layer).join()), '1,1,1');
 
   await page.selectOption('#layer-select', '1');  // the second layer: run again, keeping that one
-  await page.waitForFunction(() => /layer 1 of 2 only/.test(document.getElementById('notices').textContent));
+  await page.waitForFunction(() => /layer 2 of 2 only/.test(document.getElementById('notices').textContent));
   assert.equal(await page.$eval('#heatmap', (c) => c.dataset.layer), '1');
   assert.equal(await page.$$eval('#head-grid .thumb.unrecorded', (t) => t.map((b) => b.dataset.layer).join()), '0,0,0');
 

@@ -166,7 +166,7 @@ test('past the capture limit a run records the layer asked for, says so, and cap
   assert.equal(view.data.length, perLayer);
   assert.equal(view.head(0, 0), null);
   assert.deepEqual(Array.from(view.head(1, 2)), Array.from(fullCopy.subarray(perLayer + 2 * enc.rows * enc.cols, perLayer + 3 * enc.rows * enc.cols)));
-  assert.match(cut.notices.join('\n'), /encoder self-attention: attention recorded for layer 1 of \d+ only \(every layer would take [\d.]+ MiB, over the capture limit/);
+  assert.match(cut.notices.join('\n'), /encoder self-attention: attention recorded for layer 2 of \d+ only \(every layer would take [\d.]+ MiB, over the capture limit/);
   // The default limit (32 MiB a kind) leaves a small model's attention whole.
   const again = model.run(text);
   assert.ok(again.encoderSelf.complete && again.cross.complete);
