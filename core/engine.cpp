@@ -7,6 +7,16 @@
 #include "ops.h"
 
 namespace attnviz {
+namespace {
+
+// Indexed by AttentionKind.
+const char* const kKindNames[3] = {"encoder self-attention", "decoder self-attention", "cross-attention"};
+
+int layers_of(const Config& c, AttentionKind kind) {
+  return kind == AttentionKind::kEncoderSelf ? c.num_encoder_layers : c.num_decoder_layers;
+}
+
+}  // namespace
 
 void AttentionTrace::reset(int new_layers, int new_heads, int new_rows, int new_cols, float fill,
                            int only) {
@@ -99,11 +109,8 @@ void Engine::embed(const TensorView& table, const int* ids, int count, int first
 
 AttentionRecord Engine::record_for(RunResult& result, AttentionKind kind, int layer, int row) const {
   const int k = static_cast<int>(kind);
-  AttentionTrace& weights = kind == AttentionKind::kEncoderSelf ? result.encoder_self
-                            : kind == AttentionKind::kDecoderSelf ? result.decoder_self
-                                                                  : result.cross;
   AttentionRecord record;
-  record.weights = weights.out(layer, row);
+  record.weights = result.attention(kind).out(layer, row);
   record.scores = result.scores[k].out(layer, row);
   record.value_norms = result.value_norms[k].out(layer);
   record.ablation = ablation_[k].empty() ? nullptr : ablation_[k].data() + size_t(layer) * model_.config.nhead;
@@ -112,19 +119,18 @@ AttentionRecord Engine::record_for(RunResult& result, AttentionKind kind, int la
 
 void Engine::set_ablations(const std::vector<HeadAblation>& ablations) {
   const Config& c = model_.config;
-  const int layers[3] = {c.num_encoder_layers, c.num_decoder_layers, c.num_decoder_layers};
-  const char* names[3] = {"encoder self-attention", "decoder self-attention", "cross-attention"};
   for (auto& modes : ablation_) modes.clear();
   for (const HeadAblation& a : ablations) {
     const int k = static_cast<int>(a.kind);
-    if (layers[k] == 0) throw Error(std::string("ablation: the model has no ") + names[k]);
-    if (a.layer < 0 || a.layer >= layers[k])
-      throw Error("ablation: layer " + std::to_string(a.layer) + " is out of range (" + names[k] +
-                  " has " + std::to_string(layers[k]) + " layers)");
+    const int layers = layers_of(c, a.kind);
+    if (layers == 0) throw Error(std::string("ablation: the model has no ") + kKindNames[k]);
+    if (a.layer < 0 || a.layer >= layers)
+      throw Error("ablation: layer " + std::to_string(a.layer) + " is out of range (" + kKindNames[k] +
+                  " has " + std::to_string(layers) + " layers)");
     if (a.head < 0 || a.head >= c.nhead)
       throw Error("ablation: head " + std::to_string(a.head) + " is out of range (" +
                   std::to_string(c.nhead) + " heads)");
-    if (ablation_[k].empty()) ablation_[k].assign(size_t(layers[k]) * c.nhead, Ablation::kNone);
+    if (ablation_[k].empty()) ablation_[k].assign(size_t(layers) * c.nhead, Ablation::kNone);
     ablation_[k][size_t(a.layer) * c.nhead + a.head] = a.mode;
   }
 }
@@ -132,26 +138,22 @@ void Engine::set_ablations(const std::vector<HeadAblation>& ablations) {
 void Engine::reset_traces(AttentionKind kind, int rows, int cols, RunResult& result, float score_fill) {
   const Config& c = model_.config;
   const int k = static_cast<int>(kind);
-  const int layers = kind == AttentionKind::kEncoderSelf ? c.num_encoder_layers : c.num_decoder_layers;
+  const int layers = layers_of(c, kind);
   const size_t every_layer = size_t(layers) * c.nhead * rows * cols;
   int only = -1;
   if (capture_limit_ > 0 && every_layer > capture_limit_ && layers > 1) {
     only = std::clamp(capture_layer_[k], 0, layers - 1);
-    const char* names[3] = {"encoder self-attention", "decoder self-attention", "cross-attention"};
     const auto mib = [](size_t floats) {
       const std::string text = std::to_string(double(floats) * 4 / (1 << 20));
       return text.substr(0, text.find('.') + 2) + " MiB";
     };
     // Counted from 1 here, as "of N" reads and as the page shows layers.
-    result.notices.push_back(std::string(names[k]) + ": attention recorded for layer " +
+    result.notices.push_back(std::string(kKindNames[k]) + ": attention recorded for layer " +
                              std::to_string(only + 1) + " of " + std::to_string(layers) +
                              " only (every layer would take " + mib(every_layer) +
                              ", over the capture limit of " + mib(capture_limit_) + ")");
   }
-  AttentionTrace& weights = kind == AttentionKind::kEncoderSelf ? result.encoder_self
-                            : kind == AttentionKind::kDecoderSelf ? result.decoder_self
-                                                                  : result.cross;
-  weights.reset(layers, c.nhead, rows, cols, 0.0f, only);
+  result.attention(kind).reset(layers, c.nhead, rows, cols, 0.0f, only);
   if (capture_scores_) result.scores[k].reset(layers, c.nhead, rows, cols, score_fill, only);
 }
 

@@ -93,6 +93,13 @@ struct RunResult {
   // Empties the result for the next run but keeps its buffers, so runs of similar size
   // allocate nothing for the result.
   void clear();
+
+  // encoder_self, decoder_self or cross.
+  AttentionTrace& attention(AttentionKind kind) {
+    return kind == AttentionKind::kEncoderSelf ? encoder_self
+           : kind == AttentionKind::kDecoderSelf ? decoder_self
+                                                 : cross;
+  }
 };
 
 class Engine {

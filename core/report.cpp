@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include <charconv>
+#include <utility>
 
 namespace attnviz {
 namespace {
@@ -98,18 +99,18 @@ void append_array(std::string& out, const std::vector<T>& items, Append append) 
 }
 
 void append_dimensions(std::string& out, const AttentionTrace& trace) {
-  out += "{\"layers\":";
-  append_int(out, trace.layers);
-  out += ",\"heads\":";
-  append_int(out, trace.heads);
-  out += ",\"rows\":";
-  append_int(out, trace.rows);
-  out += ",\"cols\":";
-  append_int(out, trace.cols);
-  out += ",\"first_layer\":";
-  append_int(out, trace.first_layer);
-  out += ",\"recorded_layers\":";
-  append_int(out, trace.recorded_layers);
+  const std::pair<const char*, int> fields[] = {
+      {"layers", trace.layers}, {"heads", trace.heads}, {"rows", trace.rows}, {"cols", trace.cols},
+      {"first_layer", trace.first_layer}, {"recorded_layers", trace.recorded_layers}};
+  char separator = '{';
+  for (const auto& [name, value] : fields) {
+    out += separator;
+    out += '"';
+    out += name;
+    out += "\":";
+    append_int(out, value);
+    separator = ',';
+  }
   out += '}';
 }
 

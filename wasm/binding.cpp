@@ -36,12 +36,8 @@ Session* find(int handle) {
 }
 
 const attnviz::AttentionTrace* trace_of(Session& s, int kind) {
-  switch (kind) {
-    case 0: return &s.result.encoder_self;
-    case 1: return &s.result.decoder_self;
-    case 2: return &s.result.cross;
-    default: return nullptr;
-  }
+  if (kind < 0 || kind > 2) return nullptr;
+  return &s.result.attention(static_cast<attnviz::AttentionKind>(kind));
 }
 
 // Runs the session's engine and keeps the result's JSON for JS; null (with last_error) on failure.
