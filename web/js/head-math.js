@@ -55,23 +55,22 @@ export function finiteRange(values, n = values.length) {
 /**
  * Value-weighted attention (Kobayashi et al. 2020): out[i][j] = a_ij * ||v_j W_O^h||, the norm of
  * the vector key j actually adds to query i's output through head h. attention: the kind's
- * view [layers][heads][rows][cols] (from layer attention.firstLayer, 0 when absent); norms:
- * its value-norm view [layers][heads][1][cols].
+ * view [layers][heads][rows][cols] (read through headBlock); norms: its value-norm view
+ * [layers][heads][1][cols].
  * head < 0: the mean over the heads of each head's a_ij * norm_j.
  */
 export function valueWeighted(attention, norms, layer, head, out = new Float32Array(attention.rows * attention.cols)) {
   const { rows, cols, heads } = attention;
   const size = rows * cols;
-  const a = attention.data;
   const n = norms.data;
   const list = head < 0 ? Array.from({ length: heads }, (_, h) => h) : [head];
   const scale = 1 / list.length;
   out.fill(0, 0, size);
   for (const h of list) {
-    const start = ((layer - (attention.firstLayer ?? 0)) * heads + h) * size;
+    const a = headBlock(attention, layer, h);
     const normStart = (layer * heads + h) * cols;
     for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) out[r * cols + c] += a[start + r * cols + c] * n[normStart + c] * scale;
+      for (let c = 0; c < cols; c++) out[r * cols + c] += a[r * cols + c] * n[normStart + c] * scale;
     }
   }
   return out.subarray(0, size);
