@@ -161,32 +161,39 @@ void gelu(Eigen::Ref<Matrix> x) {
 void softmax_rows(Eigen::Ref<Matrix> x) {
   using namespace simd;
   const float minus_inf = -std::numeric_limits<float>::infinity();
-  const int n = static_cast<int>(x.cols());
-  // e^(v - max) of four entries; a masked (-inf) entry becomes exactly 0, as in PyTorch.
-  const auto exp_minus = [&](const float* in, float max, float* out) {
-    const f32x4 v = load(in);
-    store(out, zero_where_equal(v, splat(minus_inf), exp(sub(v, splat(max)))));
-  };
+  const int n = static_cast<int>(x.cols()), whole = n / 4 * 4;
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     float* row = &x(r, 0);
-    float max = minus_inf;
-    for (int i = 0; i < n; ++i) max = std::max(max, row[i]);
-    if (max == minus_inf) {  // every key masked
+    // The largest entry: four lanes, then the tail (max is exact, so order does not matter).
+    f32x4 lanes = splat(minus_inf);
+    for (int i = 0; i < whole; i += 4) lanes = max(lanes, load(row + i));
+    float top[4];
+    store(top, lanes);
+    float row_max = std::max(std::max(top[0], top[1]), std::max(top[2], top[3]));
+    for (int i = whole; i < n; ++i) row_max = std::max(row_max, row[i]);
+    if (row_max == minus_inf) {  // every key masked
       for (int i = 0; i < n; ++i) row[i] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
-    int i = 0;
-    for (; i + 4 <= n; i += 4) exp_minus(row + i, max, row + i);
-    if (i < n) {  // the last n % 4 through the same lanes, so every entry rounds alike
+    // e^(v - max), four at a time, a masked (-inf) entry becoming exactly 0 as in PyTorch; the
+    // last n % 4 go through the same lanes (padded with -inf), so every entry rounds alike.
+    // Their sum is taken in double, one running sum per lane, in a fixed order.
+    double sums[4] = {0, 0, 0, 0};
+    const auto exp_minus = [&](float* values) {
+      const f32x4 v = load(values);
+      store(values, zero_where_equal(v, splat(minus_inf), exp(sub(v, splat(row_max)))));
+      for (int l = 0; l < 4; ++l) sums[l] += values[l];
+    };
+    for (int i = 0; i < whole; i += 4) exp_minus(row + i);
+    if (whole < n) {
       float tail[4] = {minus_inf, minus_inf, minus_inf, minus_inf};
-      std::copy(row + i, row + n, tail);
-      exp_minus(tail, max, tail);
-      std::copy(tail, tail + (n - i), row + i);
+      std::copy(row + whole, row + n, tail);
+      exp_minus(tail);
+      std::copy(tail, tail + (n - whole), row + whole);
     }
-    double total = 0;
-    for (int j = 0; j < n; ++j) total += row[j];
-    const float inv_total = static_cast<float>(1.0 / total);
-    for (int j = 0; j < n; ++j) row[j] *= inv_total;
+    const float inv_total = static_cast<float>(1.0 / ((sums[0] + sums[1]) + (sums[2] + sums[3])));
+    for (int i = 0; i < whole; i += 4) store(row + i, mul(load(row + i), splat(inv_total)));
+    for (int i = whole; i < n; ++i) row[i] *= inv_total;
   }
 }
 

@@ -160,6 +160,34 @@ TEST(Softmax, RowsSumToOneAndMatchFormula) {
   EXPECT_EQ(x(1, 2), 0.0f);        // masked entries are exactly zero
 }
 
+// Widths below, at and past the four lanes, with the largest entry and masked ones both in the
+// lanes and in the tail: each row matches the formula in double, within float rounding.
+TEST(Softmax, EveryWidthMatchesFormulaInDouble) {
+  const float minus_inf = -std::numeric_limits<float>::infinity();
+  for (int n = 1; n <= 23; ++n) {
+    Matrix x(2, n);
+    for (int j = 0; j < n; ++j) {
+      x(0, j) = std::sin(1.7f * j) * 6.0f;
+      x(1, j) = j % 3 == 1 ? minus_inf : std::cos(0.9f * j) * 30.0f;
+    }
+    x(0, n - 1) = 9.0f;  // the largest, in the tail when n % 4 != 0
+    const Matrix in = x;
+    softmax_rows(x);
+    for (int r = 0; r < 2; ++r) {
+      // v - max is rounded to float first, as PyTorch and the engine both do.
+      const float top = in.row(r).maxCoeff();
+      const auto e = [&](int j) { return std::exp(double(in(r, j) - top)); };
+      double total = 0;
+      for (int j = 0; j < n; ++j) total += e(j);
+      for (int j = 0; j < n; ++j) {
+        const double want = e(j) / total;
+        EXPECT_NEAR(x(r, j), want, 4e-7 * want) << "n " << n << " row " << r << " col " << j;
+        if (in(r, j) == minus_inf) EXPECT_EQ(x(r, j), 0.0f);
+      }
+    }
+  }
+}
+
 TEST(Softmax, FullyMaskedRowIsNaNAsInPyTorch) {
   Matrix x = Matrix::Constant(1, 2, -std::numeric_limits<float>::infinity());
   softmax_rows(x);
