@@ -3,10 +3,13 @@
 // k x n weights, k, n = 128..512. The same file builds natively and with em++ (run in Node),
 // so bench/run can print the wasm build's throughput as a ratio of the native (SSE2) one.
 //
-// Prints one JSON line: {"engine", "products": [{"m", "k", "n", "gflops", "reps"}], "stream"};
-// gflops is the median over batches of 2 m k n flops per product. "stream" is the memory floor
-// of a decode step: {"mib", "gbps"}, reading 22 MiB (the large bench model's decoder weights,
-// what each of its decode steps reads) once, in order, four vectors at a time.
+// Prints one JSON line: {"engine", "products": [{"m", "k", "n", "gflops", "reps"}], "stream",
+// "peak"}; gflops is the median over batches of 2 m k n flops per product. "stream" is the
+// memory floor of a decode step: {"mib", "gbps"}, reading 22 MiB (the large bench model's
+// decoder weights, what each of its decode steps reads) once, in order, four vectors at a time.
+// "peak" is the arithmetic ceiling: {"gflops"} of four-lane multiplies and adds alone, with
+// nothing loaded, the instructions the product is made of. (bench/run prints it natively only:
+// Node 20's V8 leaves this one-call loop in its baseline tier, at a quarter of the speed.)
 //
 // usage: bench_matmul [--budget-ms=B]   (per shape; default 150)
 #include <algorithm>
@@ -50,6 +53,36 @@ double stream_gbps(int mib) {
   std::sort(ms.begin(), ms.end());
   if (sink < 0) std::printf(" ");  // keeps the sums
   return double(mib) * (1 << 20) / (ms[ms.size() / 2] * 1e6);
+}
+
+// 12 independent chains of v = v * a + b on four lanes (a multiply and an add each, as the
+// product does per weight vector), `steps` times; 12 hide the latency of a multiply then an add.
+constexpr int kChains = 12;
+__attribute__((noinline)) float chains_pass(long steps) {
+  using namespace attnviz::simd;
+  f32x4 v[kChains];
+  for (int c = 0; c < kChains; ++c) v[c] = splat(0.01f * c);
+  const f32x4 a = splat(0.999f), b = splat(0.001f);
+  for (long i = 0; i < steps; ++i)
+    for (int c = 0; c < kChains; ++c) v[c] = add(mul(v[c], a), b);
+  float lanes[4], sum = 0;
+  for (int c = 0; c < kChains; ++c) store(lanes, v[c]), sum += lanes[0];
+  return sum;
+}
+
+// GFLOP/s of chains_pass: the median of 9 passes after 3 that let a wasm engine optimise it.
+double peak_gflops() {
+  constexpr long kSteps = 2000000;
+  std::vector<double> ms;
+  float sink = 0;
+  for (int pass = 0; pass < 12; ++pass) {
+    const double start = now_ms();
+    sink += chains_pass(kSteps);
+    if (pass >= 3) ms.push_back(now_ms() - start);
+  }
+  std::sort(ms.begin(), ms.end());
+  if (sink < 0) std::printf(" ");  // keeps the chains
+  return 2.0 * 4 * kChains * kSteps / (ms[ms.size() / 2] * 1e6);
 }
 
 }  // namespace
@@ -106,6 +139,7 @@ int main(int argc, char** argv) {
     }
   }
   const int mib = 22;
-  std::printf("], \"stream\": {\"mib\": %d, \"gbps\": %.2f}}\n", mib, stream_gbps(mib));
+  std::printf("], \"stream\": {\"mib\": %d, \"gbps\": %.2f}, \"peak\": {\"gflops\": %.2f}}\n", mib,
+              stream_gbps(mib), peak_gflops());
   return 0;
 }

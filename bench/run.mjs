@@ -330,6 +330,18 @@ if (MATMUL.native && MATMUL.wasm) {
     out(`The memory floor of a decode step: one in-order read of ${MATMUL.native.stream.mib} MiB (what each decode step of the large model reads) ` +
       `runs at ${MATMUL.native.stream.gbps.toFixed(1)} GB/s natively on one core.`);
   }
+  // Native only: Node 20's V8 keeps this one-call loop in its baseline tier.
+  if (MATMUL.native.peak) {
+    const peak = MATMUL.native.peak.gflops;
+    // Encoder flops: per layer the four projections and two feed-forward products (2 n d (3d + d
+    // + 2 ff)) and the two products inside attention (2 x 2 n^2 d), on the bench shapes.
+    const encoderFlops = (n, d, ff, layers) => layers * (2 * n * d * (4 * d + 2 * ff) + 4 * n * n * d);
+    const floorMs = (flops) => (flops / (peak * 1e6)).toPrecision(3);
+    out(`The arithmetic ceiling: four-lane multiplies and adds alone (12 chains, nothing loaded; wasm SIMD has no fused multiply-add) ` +
+      `run at ${peak.toFixed(1)} GFLOP/s natively on one core. At that rate the small encoder (10 tokens) takes at least ` +
+      `${floorMs(encoderFlops(10, 128, 512, 3))} ms, the large one ${floorMs(encoderFlops(10, 256, 1024, 6))} ms, ` +
+      `and n = 512 on the large shape (${(encoderFlops(512, 256, 1024, 6) / 1e9).toFixed(2)} GFLOP) ${floorMs(encoderFlops(512, 256, 1024, 6))} ms.`);
+  }
 }
 
 out();
