@@ -39,20 +39,27 @@ float stream_pass(const std::vector<float>& data) {
   return lanes[0];
 }
 
-// GB/s of one pass over `mib` MiB, the median of 15 after 15 more that fault the memory in and
-// let a wasm engine optimise the pass (V8 does so between calls, not within one).
-double stream_gbps(int mib) {
-  const std::vector<float> data(size_t(mib) << 18, 1.0f);
+// The median time of `timed` calls of pass() (each returning a float that is kept, so that no
+// call can be dropped), after `warm_ups` more: they fault memory in and let a wasm engine
+// optimise the pass (V8 does so between calls, not within one).
+template <typename Pass>
+double median_pass_ms(int warm_ups, int timed, Pass pass) {
   std::vector<double> ms;
   float sink = 0;
-  for (int pass = 0; pass < 30; ++pass) {
+  for (int i = 0; i < warm_ups + timed; ++i) {
     const double start = now_ms();
-    sink += stream_pass(data);
-    if (pass >= 15) ms.push_back(now_ms() - start);
+    sink += pass();
+    if (i >= warm_ups) ms.push_back(now_ms() - start);
   }
   std::sort(ms.begin(), ms.end());
-  if (sink < 0) std::printf(" ");  // keeps the sums
-  return double(mib) * (1 << 20) / (ms[ms.size() / 2] * 1e6);
+  if (sink < 0) std::printf(" ");  // keeps the results
+  return ms[ms.size() / 2];
+}
+
+// GB/s of one pass over `mib` MiB: the median of 15 after 15 warm-ups.
+double stream_gbps(int mib) {
+  const std::vector<float> data(size_t(mib) << 18, 1.0f);
+  return double(mib) * (1 << 20) / (median_pass_ms(15, 15, [&] { return stream_pass(data); }) * 1e6);
 }
 
 // 12 independent chains of v = v * a + b on four lanes (a multiply and an add each, as the
@@ -70,19 +77,10 @@ __attribute__((noinline)) float chains_pass(long steps) {
   return sum;
 }
 
-// GFLOP/s of chains_pass: the median of 9 passes after 3 that let a wasm engine optimise it.
+// GFLOP/s of chains_pass: the median of 9 passes after 3 warm-ups.
 double peak_gflops() {
   constexpr long kSteps = 2000000;
-  std::vector<double> ms;
-  float sink = 0;
-  for (int pass = 0; pass < 12; ++pass) {
-    const double start = now_ms();
-    sink += chains_pass(kSteps);
-    if (pass >= 3) ms.push_back(now_ms() - start);
-  }
-  std::sort(ms.begin(), ms.end());
-  if (sink < 0) std::printf(" ");  // keeps the chains
-  return 2.0 * 4 * kChains * kSteps / (ms[ms.size() / 2] * 1e6);
+  return 2.0 * 4 * kChains * kSteps / (median_pass_ms(3, 9, [] { return chains_pass(kSteps); }) * 1e6);
 }
 
 }  // namespace
